@@ -1,0 +1,112 @@
+"""Term counts of a tokenized corpus, laid out for BM25: the one thing an index must keep.
+
+Everything BM25 needs (document frequencies, document lengths, the weight matrix for any k1/b) follows from
+these counts, so they are what an index saves and loads; weights are recomputed in a fraction of a second.
+
+Term ids are assigned the way gensim's `Dictionary(corpus)` assigns them (documents in order; the new terms of
+each document in sorted order). BRIGHT's official BM25 sums a document's float32 term contributions in
+ascending term id order, so matching its ids is what makes tsqr's "bright" scores bit-identical to BRIGHT's.
+"""
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TermCounts:
+    """A (documents x terms) count matrix in compressed-column form, plus the vocabulary and lengths.
+
+    Column `t` (term `vocabulary[t]`) holds the documents `doc_rows[indptr[t]:indptr[t+1]]` (ascending)
+    and how often the term occurs in each, `counts[...]`. `doc_lengths[d]` is document d's token count.
+    """
+
+    vocabulary: list[str]
+    doc_lengths: np.ndarray
+    indptr: np.ndarray
+    doc_rows: np.ndarray
+    counts: np.ndarray
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.doc_lengths)
+
+    @property
+    def n_terms(self) -> int:
+        return len(self.vocabulary)
+
+    @property
+    def document_frequencies(self) -> np.ndarray:
+        """How many documents hold each term (one entry per vocabulary term)."""
+        return np.diff(self.indptr)
+
+    def token_lists(self) -> list[list[str]]:
+        """Each document as a bag of tokens (terms repeated by count, in term id order).
+
+        Word order is gone, but every BM25 variant only sees counts, so this is enough to rebuild
+        another engine (rank_bm25) on exactly the same input.
+        """
+        import scipy.sparse as sp
+
+        by_doc = sp.csc_matrix((self.counts, self.doc_rows, self.indptr), shape=(self.n_docs, self.n_terms)).tocsr()
+        by_doc.sort_indices()
+        vocabulary = self.vocabulary
+        bags = []
+        for row in range(self.n_docs):
+            start, end = by_doc.indptr[row], by_doc.indptr[row + 1]
+            bag: list[str] = []
+            for term, count in zip(by_doc.indices[start:end].tolist(), by_doc.data[start:end].tolist()):
+                bag.extend([vocabulary[term]] * count)
+            bags.append(bag)
+        return bags
+
+
+def count_terms(token_lists: Sequence[Sequence[str]], *, progress: bool = False) -> TermCounts:
+    """Count the terms of every document; raises TypeError naming the document when one is not a token list."""
+    import scipy.sparse as sp
+    from tqdm.auto import tqdm
+
+    vocabulary: dict[str, int] = {}
+    term_ids = array("q")
+    term_counts = array("q")
+    terms_per_doc = np.zeros(len(token_lists), dtype=np.int64)
+    doc_lengths = np.zeros(len(token_lists), dtype=np.int64)
+    bar = tqdm(token_lists, desc="BM25 counting terms", unit="doc", disable=not progress)
+    for row, tokens in enumerate(bar):
+        if isinstance(tokens, (str, bytes)):
+            raise TypeError(f"token_lists[{row}] is a {type(tokens).__name__}, not a list of tokens")
+        counter = Counter(tokens)
+        new_terms = [term for term in counter if term not in vocabulary]
+        if new_terms:
+            for term in new_terms:
+                if not isinstance(term, str):
+                    raise TypeError(f"token_lists[{row}] holds {term!r} ({type(term).__name__}); tokens must be str")
+            new_terms.sort()
+            for term in new_terms:
+                vocabulary[term] = len(vocabulary)
+        term_ids.extend(map(vocabulary.__getitem__, counter))
+        term_counts.extend(counter.values())
+        terms_per_doc[row] = len(counter)
+        doc_lengths[row] = len(tokens)
+
+    nnz = len(term_ids)
+    index_dtype = np.int32 if max(nnz, len(vocabulary), len(token_lists)) < 2**31 - 1 else np.int64
+    row_indptr = np.zeros(len(token_lists) + 1, dtype=index_dtype)
+    np.cumsum(terms_per_doc, out=row_indptr[1:])
+    by_doc = sp.csr_matrix(
+        (np.frombuffer(term_counts, dtype=np.int64).astype(np.int32),
+         np.frombuffer(term_ids, dtype=np.int64).astype(index_dtype), row_indptr),
+        shape=(len(token_lists), len(vocabulary)),
+    )
+    by_term = by_doc.tocsc()  # rows come out ascending within each column
+    return TermCounts(
+        vocabulary=list(vocabulary),
+        doc_lengths=doc_lengths,
+        indptr=by_term.indptr,
+        doc_rows=by_term.indices,
+        counts=by_term.data,
+    )
