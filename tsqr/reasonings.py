@@ -1,0 +1,223 @@
+"""Reasoned queries computed elsewhere: TongSearch QR's released files, BRIGHT's LLM-reasoning configs, and
+tsqr's own reasoning cache, behind one record that answers "what is the reasoning for this example?".
+
+Usage:
+    from tsqr.reasonings import load_reasonings, write_tongsearch_json
+    source = load_reasonings("TongSearch-QR-7B_reasoned_BRIGHT_queries.json")
+    source = load_reasonings("BRIGHT/", domain="biology", model="gpt4")      # <model>_reason, matched by id
+    texts = source.texts_for(domain.examples)                                # {query id: reasoning}
+    print(source.coverage(domain.examples))                                  # "1384/1384 examples (100.0%)"
+    write_tongsearch_json({query: text}, "ours.json")                        # our reasonings, TongSearch's format
+
+TongSearch keys its files by the original query text (not by id: 76 theoremqa_theorems queries repeat
+theoremqa_questions text, hence 1308 keys for 1384 queries). Exact text matches all 1384 examples loaded
+from BRIGHT's examples; Anserini's .tsv topics flatten newlines, so a lookup that fails exactly is retried with
+whitespace runs collapsed (1384/1384 again), and only where that collapsed key is unambiguous.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from tsqr.bright_files import DataError, Table, detect_format, read_json_value, read_table
+from tsqr.bright_sources import hub_split_files, read_hub_split
+from tsqr.records import Example, Reasoning
+
+BRIGHT_REASONING_MODELS = ("gpt4", "llama3-70b", "claude-3-opus", "Gemini-1.0", "grit")
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How many examples a source has a reasoning for, and which query ids it lacks."""
+
+    total: int
+    found: int
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def fraction(self) -> float:
+        return self.found / self.total if self.total else 0.0
+
+    def __str__(self) -> str:
+        return f"{self.found}/{self.total} examples ({100 * self.fraction:.1f}%)"
+
+
+@dataclass(frozen=True)
+class ReasoningSource:
+    """Reasonings keyed by example id (BRIGHT's <model>_reason rows) or by query text (TongSearch, tsqr's cache)."""
+
+    name: str
+    by_id: Mapping[str, str] = field(default_factory=dict)
+    by_query: Mapping[str, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.by_id) + len(self.by_query)
+
+    @cached_property
+    def _by_collapsed_query(self) -> dict[str, str | None]:
+        """Whitespace-collapsed query -> reasoning; None where two different reasonings collapse together."""
+        collapsed: dict[str, str | None] = {}
+        for query, text in self.by_query.items():
+            key = _collapse(query)
+            collapsed[key] = text if collapsed.get(key, text) == text else None
+        return collapsed
+
+    def text_for(self, example: Example) -> str | None:
+        """The reasoning for `example`, or None when this source has none."""
+        if example.id in self.by_id:
+            return self.by_id[example.id]
+        text = self.by_query.get(example.query)
+        if text is None and self.by_query:
+            text = self._by_collapsed_query.get(_collapse(example.query))
+        return text
+
+    def texts_for(self, examples: Iterable[Example]) -> dict[str, str]:
+        """{query id: reasoning} for the examples this source covers (what `tsqr.evaluate` takes)."""
+        return {ex.id: text for ex in examples if (text := self.text_for(ex)) is not None}
+
+    def coverage(self, examples: Sequence[Example]) -> Coverage:
+        missing = [ex.id for ex in examples if self.text_for(ex) is None]
+        return Coverage(total=len(examples), found=len(examples) - len(missing), missing=missing)
+
+
+def _mapping_of_text(value: object, label: str) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise DataError(f"{label}: expected a JSON object mapping query text to reasoning, got {type(value).__name__}")
+    for query, text in value.items():
+        if not isinstance(text, str):
+            raise DataError(f"{label}: key {query[:60]!r}: expected the reasoning as text, got {type(text).__name__}")
+    return value
+
+
+def load_tongsearch_json(path: str | Path) -> ReasoningSource:
+    """TongSearch QR's released reasonings: one JSON object, original query text -> reasoned query."""
+    path = Path(path)
+    return ReasoningSource(path.name, by_query=_mapping_of_text(read_json_value(path, str(path)), str(path)))
+
+
+def _text_field(table: Table, index: int, row: dict, field_name: str) -> str:
+    if field_name not in row:
+        raise DataError(f"{table.label}: {table.where(index)}: missing field {field_name!r}")
+    value = row[field_name]
+    if isinstance(value, int) and not isinstance(value, bool) and field_name == "id":
+        value = str(value)
+    if not isinstance(value, str):
+        raise DataError(f"{table.label}: {table.where(index)}: field {field_name!r}: expected text, got "
+                        f"{'null' if value is None else type(value).__name__}")
+    return value
+
+
+def _cache_rows(tables: Sequence[Table], model: str | None) -> dict[str, str]:
+    """{query: text} from tsqr cache rows; later rows win (a rerun refreshes an entry)."""
+    models = sorted({str(row.get("model", "")) for table in tables for row in table.rows})
+    if model is None and len(models) > 1:
+        raise DataError(f"{', '.join(t.label for t in tables)}: reasonings of several models "
+                        f"({', '.join(models)}): choose one with model=")
+    by_query: dict[str, str] = {}
+    for table in tables:
+        for index, row in enumerate(table.rows):
+            if model is not None and row.get("model") != model:
+                continue
+            by_query[_text_field(table, index, row, "query")] = _text_field(table, index, row, "text")
+    if model is not None and not by_query:
+        raise DataError(f"{', '.join(t.label for t in tables)}: no reasonings by model {model!r}; "
+                        f"found {', '.join(models) or 'none'}")
+    return by_query
+
+
+def load_reasoning_cache(path: str | Path, model: str | None = None) -> ReasoningSource:
+    """tsqr's reasoning cache: a JSONL file, or a folder of them, with rows carrying "query" and "text"."""
+    path = Path(path)
+    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    if not files:
+        raise DataError(f"{path}: no .jsonl reasoning cache files in this folder")
+    tables = [read_table(file, kind="jsonl") for file in files]
+    return ReasoningSource(path.name if model is None else f"{path.name} [{model}]", by_query=_cache_rows(tables, model))
+
+
+def _id_rows(tables: Sequence[Table]) -> dict[str, str]:
+    """{example id: reasoning} from rows shaped like BRIGHT examples whose "query" field holds the reasoning."""
+    by_id: dict[str, str] = {}
+    first: dict[str, str] = {}
+    for table in tables:
+        for index, row in enumerate(table.rows):
+            qid = _text_field(table, index, row, "id")
+            if qid in by_id:
+                raise DataError(f"{table.label}: {table.where(index)}: field 'id': duplicate id {qid!r} "
+                                f"(first at {first[qid]})")
+            by_id[qid] = _text_field(table, index, row, "query")
+            first[qid] = f"{table.label} {table.where(index)}"
+    return by_id
+
+
+def _reason_config(model: str) -> str:
+    return model if model.endswith("_reason") else f"{model}_reason"
+
+
+def load_bright_reasonings(source: str | Path | Sequence[str | Path], domain: str, model: str) -> ReasoningSource:
+    """BRIGHT's `<model>_reason` config for one domain (model: gpt4, llama3-70b, claude-3-opus, Gemini-1.0, grit),
+    from "hub", a downloaded copy of the hub repository, or the config's file(s)."""
+    from tsqr.bright import canonical_domain
+
+    domain, config = canonical_domain(domain), _reason_config(model)
+    if isinstance(source, str) and source == "hub":
+        return ReasoningSource(f"hub {config}/{domain}", by_id=_id_rows([read_hub_split(config, domain)]))
+    paths = [Path(source)] if isinstance(source, (str, Path)) else [Path(p) for p in source]
+    if len(paths) == 1 and paths[0].is_dir():
+        files = hub_split_files(paths[0], config, domain)
+        if not files:
+            raise DataError(f"{paths[0]}: no {config}/{domain}-*.parquet (the xlangai/BRIGHT layout)")
+        paths = files
+    return ReasoningSource(f"{config}/{domain}", by_id=_id_rows([read_table(p) for p in paths]))
+
+
+def load_reasonings(source: str | Path, *, domain: str | None = None, model: str | None = None) -> ReasoningSource:
+    """Any reasoning source, recognised by shape: a JSON object (TongSearch), rows with "query" and "text"
+    (tsqr's cache, `model` picks one model), rows with "id" and "query" (BRIGHT's <model>_reason), a folder
+    of cache files, or "hub" / a copy of the hub repository (give `domain` and `model`)."""
+    path = Path(source)
+    if source == "hub" or (path.is_dir() and any(path.glob("*_reason"))):
+        if domain is None or model is None:
+            found = [p.name for p in path.glob("*_reason")] if path.is_dir() else BRIGHT_REASONING_MODELS
+            raise DataError(f"{source}: BRIGHT reasoning configs need domain= and model= (one of {', '.join(found)})")
+        return load_bright_reasonings(source, domain, model)
+    if path.is_dir():
+        return load_reasoning_cache(path, model)
+    if not path.is_file():
+        raise DataError(f"{path}: reasoning file not found")
+    kind = detect_format(path)
+    if kind == "json":
+        value = read_json_value(path, str(path))
+        if isinstance(value, dict):
+            return ReasoningSource(path.name, by_query=_mapping_of_text(value, str(path)))
+    table = read_table(path, kind=kind)
+    columns = table.columns
+    if {"query", "text"} <= columns:
+        return ReasoningSource(path.name, by_query=_cache_rows([table], model))
+    if {"id", "query"} <= columns:
+        return ReasoningSource(path.name, by_id=_id_rows([table]))
+    raise DataError(f"{path}: not a reasoning file: expected a JSON object (query -> reasoning), rows with "
+                    f"query and text (tsqr cache), or rows with id and query (BRIGHT <model>_reason); found "
+                    f"columns {', '.join(sorted(columns)) or 'none'}")
+
+
+def write_tongsearch_json(mapping: Mapping[str, str] | Iterable[Reasoning], path: str | Path) -> Path:
+    """Write {original query: reasoning} exactly as TongSearch QR released theirs (one line, UTF-8 unescaped),
+    so other tools that read their files read ours. Reasoning records are accepted too (query -> text)."""
+    if not isinstance(mapping, Mapping):
+        mapping = {reasoning.query: reasoning.text for reasoning in mapping}
+    for query, text in mapping.items():
+        if not isinstance(query, str) or not isinstance(text, str):
+            raise DataError(f"{path}: every key and value must be text; got {type(query).__name__} -> "
+                            f"{type(text).__name__} for {str(query)[:60]!r}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dict(mapping), ensure_ascii=False), encoding="utf-8")
+    return path
