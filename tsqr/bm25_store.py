@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,15 +106,13 @@ def read_index(folder: Path) -> SavedIndex:
     if not npz_path.is_file():
         raise FileNotFoundError(f"{npz_path}: missing (not a complete tsqr BM25 index folder)")
     try:
-        with np.load(npz_path, allow_pickle=False) as npz:
-            missing = [name for name in ARRAYS if name not in npz.files]
-            if missing:
-                raise ValueError(f"{npz_path}: missing array(s) {', '.join(missing)}")
-            arrays = {name: npz[name] for name in ARRAYS}
-    except (OSError, EOFError, struct.error) as error:
+        with open(npz_path, "rb") as handle, np.load(handle, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in ARRAYS if name in npz.files}
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as error:
         raise ValueError(f"{npz_path}: unreadable ({error})") from None
-    except ValueError as error:
-        raise ValueError(f"{npz_path}: unreadable ({error})") from None
+    missing = [name for name in ARRAYS if name not in arrays]
+    if missing:
+        raise ValueError(f"{npz_path}: missing array(s) {', '.join(missing)}")
 
     doc_ids = _read_string_list(folder / "doc_ids.json")
     vocabulary = _read_string_list(folder / "vocabulary.json")
