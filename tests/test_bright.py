@@ -235,6 +235,8 @@ def test_hub_offline_is_a_clear_error(monkeypatch):
     assert "xlangai/BRIGHT" in message and "examples/biology" in message and "--local-dir" in message
     with pytest.raises(DataError, match="no long documents"):
         load_domain("hub", "leetcode", long=True)
+    with pytest.raises(DataError, match="'chemistry' is not a BRIGHT domain"):
+        load_domain("hub", "chemistry")
 
 
 def test_check_domain_reports_missing_gold_excluded_and_empty_documents():

@@ -92,6 +92,8 @@ def _paths(source: Source) -> list[Path]:
 
 def _load_source(source: Source, name: str, long: bool, progress: bool, scratch: Path) -> Loaded:
     if isinstance(source, str) and source == "hub":
+        if name not in BRIGHT_DOMAINS:
+            raise DataError(f"hub: {name!r} is not a BRIGHT domain; choose one of {', '.join(BRIGHT_DOMAINS)}")
         if long and name not in LONG_DOCUMENT_DOMAINS:
             raise DataError(f"hub: domain {name!r} has no long documents; BRIGHT has them for "
                             f"{', '.join(LONG_DOCUMENT_DOMAINS)}")

@@ -114,8 +114,8 @@ def _example(row: dict[str, Any], where: str, problems: Problems) -> Example | N
     answer = _text(row, "gold_answer", where, problems)
     clash = sorted(set(gold) & set(excluded), key=gold.index)
     if clash:
-        problems.add(f"{where}: field 'excluded_ids': {len(clash)} ids are also gold ids "
-                     f"(a gold document cannot be excluded): {', '.join(clash[:3])}")
+        problems.add(f"{where}: field 'excluded_ids': a gold document cannot be excluded, but "
+                     f"{len(clash)} excluded ids are also gold ids: {', '.join(clash[:3])}")
     if len(problems.messages) > before:
         return None
     return Example(id=qid, query=query, gold_ids=gold, excluded_ids=excluded, gold_ids_long=gold_long,

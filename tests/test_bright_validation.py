@@ -1,0 +1,159 @@
+"""Bad BRIGHT input is refused with a `DataError` whose message names the file, the row (or line) and the field,
+and never surfaces a pyarrow / json / gzip / zip traceback. Every fixture is written here."""
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from tsqr.bright import DataError, load_domain
+
+GOOD = {"id": "q1", "query": "Why is the sky blue?", "gold_ids": ["d1"], "excluded_ids": ["N/A"]}
+DOCS = [{"id": "d1", "content": "Rayleigh scattering."}, {"id": "d2", "content": "Mie scattering."}]
+
+
+def jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def parquet(path: Path, rows: list[dict]) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
+def refused(source, *, domain: str = "biology", **kwargs) -> str:
+    """The message of the DataError that loading raises; also checks no library exception is chained to it."""
+    with pytest.raises(DataError) as caught:
+        load_domain(source, domain, progress=False, **kwargs)
+    error = caught.value
+    assert error.__cause__ is None and (error.__suppress_context__ or error.__context__ is None)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("row, field, problem", [
+    ({k: v for k, v in GOOD.items() if k != "query"}, "'query'", "missing field"),
+    ({k: v for k, v in GOOD.items() if k != "gold_ids"}, "'gold_ids'", "missing field"),
+    ({k: v for k, v in GOOD.items() if k != "id"}, "'id'", "missing field"),
+    ({**GOOD, "query": "   "}, "field 'query'", "empty query"),
+    ({**GOOD, "query": 42}, "field 'query'", "expected text, got int"),
+    ({**GOOD, "gold_ids": "d1"}, "field 'gold_ids'", "expected a list of ids, got str"),
+    ({**GOOD, "gold_ids": None}, "field 'gold_ids'", "expected a list of ids, got null"),
+    ({**GOOD, "gold_ids": ["d1", {"id": "d2"}]}, "field 'gold_ids'", "expected ids as strings, got dict"),
+    ({**GOOD, "excluded_ids": ["d1", "d9"]}, "field 'excluded_ids'", "also gold ids"),
+    ({**GOOD, "id": 1.5}, "field 'id'", "expected a non-empty string id, got float"),
+    ({**GOOD, "reasoning": ["a"]}, "field 'reasoning'", "expected text, got list"),
+])
+def test_each_example_problem_names_file_line_and_field(tmp_path, row, field, problem):
+    path = jsonl(tmp_path / "examples.jsonl", [GOOD | {"id": "q0"}, row])
+    message = refused(path)
+    assert f"{path}: line 2: " in message and field in message and problem in message
+
+
+def test_parquet_problems_name_the_row(tmp_path):
+    path = parquet(tmp_path / "examples.parquet", [GOOD | {"id": "q0"}, GOOD | {"query": ""}])
+    message = refused(path)
+    assert message == f"{path}: row 2: field 'query': empty query"
+
+
+def test_line_numbers_count_blank_lines(tmp_path):
+    path = tmp_path / "examples.jsonl"
+    path.write_text(json.dumps(GOOD) + "\n\n\n" + json.dumps(GOOD | {"id": "q2", "query": ""}) + "\n")
+    assert f"{path}: line 4: field 'query'" in refused(path)
+
+
+def test_duplicate_example_ids_name_both_rows(tmp_path):
+    path = jsonl(tmp_path / "examples.jsonl", [GOOD, GOOD | {"query": "again"}])
+    message = refused(path)
+    assert f"{path}: line 2: field 'id': duplicate example id 'q1' (first at {path} line 1)" == message
+
+
+def test_duplicate_document_ids_across_shards(tmp_path):
+    examples = jsonl(tmp_path / "examples.jsonl", [GOOD])
+    first = parquet(tmp_path / "documents-0.parquet", DOCS)
+    second = jsonl(tmp_path / "documents-1.jsonl", [{"id": "d2", "content": "copy"}])
+    message = refused([examples, first, second])
+    assert f"{second}: line 1: field 'id': duplicate document id 'd2' (first at {first} row 2)" == message
+
+
+@pytest.mark.parametrize("row, expected", [
+    ({"id": "d3"}, "line 3: missing field 'content'"),
+    ({"id": "d3", "content": None}, "line 3: field 'content': expected text, got null"),
+    ({"id": "", "content": "x"}, "line 3: field 'id': expected a non-empty string id"),
+])
+def test_document_problems(tmp_path, row, expected):
+    corpus = jsonl(tmp_path / "corpus.jsonl", [*DOCS, row])
+    message = refused(jsonl(tmp_path / "examples.jsonl", [GOOD]), documents=corpus)
+    assert message.startswith(f"{corpus}: {expected}")
+
+
+def test_all_problems_of_a_file_are_reported_together(tmp_path):
+    rows = [GOOD | {"id": f"q{i}", "query": ""} for i in range(14)]
+    message = refused(jsonl(tmp_path / "examples.jsonl", rows))
+    lines = message.splitlines()
+    assert len(lines) == 11 and lines[0].endswith("line 1: field 'query': empty query")
+    assert lines[-1].endswith("... and 4 more problems")
+
+
+@pytest.mark.parametrize("name, content, expected", [
+    ("broken.jsonl", b'{"id": "q1", "query": "x", "gold_ids": []}\n{"id": "q2", \n', "line 2: not valid JSON"),
+    ("broken.json", b'[{"id": "q1"},', "not valid JSON"),
+    ("object.json", b'{"id": "q1"}', "expected a JSON list of records, got a JSON dict"),
+    ("scalars.jsonl", b'{"id": "q1"}\n[1, 2]\n', "line 2: expected a JSON object, got list"),
+    ("broken.parquet", b"PAR1 this is not really parquet", "not a readable parquet file"),
+    ("broken.jsonl.gz", gzip.compress(b'{"id": "q1"}\n')[:-12], "cannot be read"),
+    ("latin1.jsonl", '{"query": "caf\u00e9"}\n'.encode("latin-1"), "cannot be read as UTF-8"),
+    ("broken.zip", b"PK\x03\x04 truncated archive", "not a readable zip archive"),
+    ("mystery.bin", b"\x00\x01\x02 binary", "unrecognised file type"),
+    ("empty.jsonl", b"", "cannot tell what this file holds"),
+    ("columns.jsonl", b'{"question": "q", "answer": "a"}\n', "found answer, question"),
+])
+def test_unreadable_files_are_named(tmp_path, name, content, expected):
+    path = tmp_path / name
+    path.write_bytes(content)
+    message = refused(path)
+    assert str(path) in message and expected in message
+
+
+def test_missing_paths_and_empty_folders(tmp_path):
+    assert "no such file or folder" in refused(tmp_path / "nowhere.parquet")
+    assert f"{tmp_path}: no data found" in refused(tmp_path)
+    examples = jsonl(tmp_path / "examples.jsonl", [GOOD])
+    assert "no such corpus file" in refused(examples, documents=tmp_path / "missing.jsonl")
+    assert "expected documents" in refused(examples, documents=examples)
+    assert "no examples among" in refused([jsonl(tmp_path / "c1.jsonl", DOCS), jsonl(tmp_path / "c2.jsonl", DOCS[:1])])
+    assert "empty domain name" in refused(examples, domain=" ")
+
+
+def test_hub_copy_without_the_domain(tmp_path):
+    parquet((tmp_path / "examples").mkdir() or tmp_path / "examples" / "pony-00000-of-00001.parquet", [GOOD])
+    assert "examples/biology-00000-of-00001.parquet" in refused(tmp_path)
+
+
+def test_anserini_problems(tmp_path):
+    topics = tmp_path / "topics"
+    topics.mkdir()
+    tsv = topics / "topics.bright-biology.tsv"
+    tsv.write_text("0\tWhy?\n1 no tab here\n")
+    assert "expected topics/topics.bright-pony" in refused(tmp_path, domain="pony")
+    assert "topics without judgements" in refused(tmp_path)
+    qrels = topics / "qrels.bright-biology.txt"
+    qrels.write_text("0 0 d1 1\n")
+    assert f"{tsv}: line 2: expected 'query id<TAB>query text'" in refused(tmp_path)
+    tsv.write_text("0\tWhy?\n1\t \n")
+    assert f"{tsv}: line 2: field 'query': empty query" in refused(tmp_path)
+    tsv.write_text("0\tWhy?\n1\tHow?\n")
+    qrels.write_text("0 0 d1 1\n1 0 d2\n")
+    assert f"{qrels}: line 2: expected 4 fields" in refused(tmp_path)
+    qrels.write_text("0 0 d1 yes\n")
+    assert f"{qrels}: line 1: field 'relevance'" in refused(tmp_path)
+    qrels.write_text("7 0 d1 1\n")
+    assert "none of its query ids match the topics" in refused(tmp_path)
+    qrels.write_text("0 0 d1 1\n")
+    (topics / "exclude.bright-biology.txt").write_text("0 d1\n")
+    assert "excluded ids are also relevant" in refused(tmp_path)
