@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -123,6 +122,14 @@ def test_hub_copy_folder_and_its_zip(tmp_path, branch_layout):
     assert str(archive) in domain.source
 
 
+def test_zip_of_plain_files(tmp_path):
+    folder = tmp_path / "upload"
+    write_rows(folder / "examples.json.gz", RAW_EXAMPLES)
+    write_rows(folder / "documents.parquet", RAW_DOCUMENTS)
+    (folder / "README.md").write_text("not data: skipped")
+    assert_fixture_domain(load_domain(make_zip(folder, tmp_path / "upload.zip"), "biology", progress=False))
+
+
 def test_hub_copy_long_documents(tmp_path):
     hub = make_hub_copy(tmp_path / "BRIGHT")
     domain = load_domain(hub, "biology", long=True, progress=False)
@@ -227,8 +234,8 @@ def test_hub_source_through_datasets_on_a_local_repository(tmp_path, monkeypatch
     assert loaded.examples == EXPECTED_EXAMPLES and loaded.documents == EXPECTED_DOCUMENTS
 
 
-def test_hub_offline_is_a_clear_error(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+def test_hub_offline_is_a_clear_error():
+    # conftest.py puts the hub clients offline, as on a machine without network.
     with pytest.raises(DataError) as caught:
         load_domain("hub", "biology")
     message = str(caught.value)
@@ -248,6 +255,7 @@ def test_check_domain_reports_missing_gold_excluded_and_empty_documents():
     report = check_domain(Domain("toy", examples, documents))
     assert (report.examples, report.documents, report.gold_total) == (3, 3, 4)
     assert report.missing_gold == {"a": ("gone1", "gone2")} and report.missing_gold_total == 2
+    assert report.missing_gold_per_query == {"a": 2}
     assert report.missing_excluded == {"a": 1} and report.excluded_total == 2
     assert report.queries_without_gold == ["c"] and report.empty_documents == ["d2"]
     warnings = report.warnings()

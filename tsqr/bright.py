@@ -167,6 +167,10 @@ class DomainReport:
     empty_documents: list[str] = field(default_factory=list)
 
     @property
+    def missing_gold_per_query(self) -> dict[str, int]:
+        return {qid: len(ids) for qid, ids in self.missing_gold.items()}
+
+    @property
     def missing_gold_total(self) -> int:
         return sum(len(ids) for ids in self.missing_gold.values())
 
