@@ -41,28 +41,31 @@ def _load(args: argparse.Namespace, name: str):
     domain = load_domain(source, name, long=args.long, documents=args.documents)
     if not domain.documents:
         raise SystemExit(f"error: no documents for domain {name!r}: pass --documents with the corpus file")
-    for warning in check_domain(domain).warnings():
+    for warning in check_domain(domain, long=args.long).warnings():
         print(f"warning [{name}]: {warning}", file=sys.stderr)
     return domain
 
 
+def _is_model_folder(path: Path) -> bool:
+    return path.is_dir() and (path / "config.json").is_file()
+
+
 def _reasonings_for(args: argparse.Namespace, domain) -> dict[str, str] | None:
-    """--reasoned names either a file of precomputed reasonings or a model to run (with its cache)."""
+    """--reasoned names either precomputed reasonings (a file, a cache folder, or "hub" with --reasoning-model for
+    BRIGHT's <model>_reason configs) or a model to run, whose cache makes reruns free."""
     if not args.reasoned:
         return None
     path = Path(args.reasoned)
-    if path.is_file():
+    if args.reasoned == "hub" or path.is_file() or (path.is_dir() and not _is_model_folder(path)):
         from tsqr.reasonings import load_reasonings
 
-        source = load_reasonings(path)
-        found = {ex.id: text for ex in domain.examples if (text := source.text_for(ex)) is not None}
-        return found
+        source = load_reasonings(args.reasoned, domain=domain.name, model=args.reasoning_model)
+        return source.texts_for(domain.examples)
     from tsqr.evaluate import reasoned_texts
     from tsqr.reasoner import GenerationSettings, load_reasoner
 
     settings = GenerationSettings(max_new_tokens=args.max_new_tokens, template=args.template)
-    reasoner = load_reasoner(args.reasoned, settings)
-    return reasoned_texts(domain, reasoner)
+    return reasoned_texts(domain, load_reasoner(args.reasoned, settings))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -132,8 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="raw vs reasoned BM25 on BRIGHT domains")
     _add_data_arguments(evaluate)
     evaluate.add_argument("--reasoned", help="precomputed reasonings (TongSearch JSON, BRIGHT <model>_reason "
-                                             "file, tsqr cache) or a model: default, a hub id, a folder, a .gguf, "
+                                             "file or \"hub\", tsqr cache) or a model: default, a hub id, a folder, a .gguf, "
                                              "an http(s) OpenAI-compatible server URL")
+    evaluate.add_argument("--reasoning-model", help='which BRIGHT <model>_reason config (e.g. gpt4) when '
+                                                   '--reasoned is "hub" or a copy of the hub repository')
     evaluate.add_argument("--scoring", choices=("bright", "classic", "fusion"), default="bright",
                           help="bright: BRIGHT's official BM25 (query-side weighting); classic: Lucene BM25; "
                                "fusion: reciprocal-rank fusion of the raw and reasoned runs")
