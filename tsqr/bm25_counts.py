@@ -9,7 +9,6 @@ ascending term id order, so matching its ids is what makes tsqr's "bright" score
 """
 from __future__ import annotations
 
-from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -71,8 +70,8 @@ def count_terms(token_lists: Sequence[Sequence[str]], *, progress: bool = False)
     from tqdm.auto import tqdm
 
     vocabulary: dict[str, int] = {}
-    term_ids = array("q")
-    term_counts = array("q")
+    term_ids: list[int] = []  # the vocabulary's own int objects: 8 bytes per entry
+    term_counts: list[int] = []
     terms_per_doc = np.zeros(len(token_lists), dtype=np.int64)
     doc_lengths = np.zeros(len(token_lists), dtype=np.int64)
     bar = tqdm(token_lists, desc="BM25 counting terms", unit="doc", disable=not progress)
@@ -80,13 +79,12 @@ def count_terms(token_lists: Sequence[Sequence[str]], *, progress: bool = False)
         if isinstance(tokens, (str, bytes)):
             raise TypeError(f"token_lists[{row}] is a {type(tokens).__name__}, not a list of tokens")
         counter = Counter(tokens)
-        new_terms = [term for term in counter if term not in vocabulary]
+        new_terms = set(counter).difference(vocabulary)
         if new_terms:
             for term in new_terms:
                 if not isinstance(term, str):
                     raise TypeError(f"token_lists[{row}] holds {term!r} ({type(term).__name__}); tokens must be str")
-            new_terms.sort()
-            for term in new_terms:
+            for term in sorted(new_terms):
                 vocabulary[term] = len(vocabulary)
         term_ids.extend(map(vocabulary.__getitem__, counter))
         term_counts.extend(counter.values())
@@ -98,10 +96,10 @@ def count_terms(token_lists: Sequence[Sequence[str]], *, progress: bool = False)
     row_indptr = np.zeros(len(token_lists) + 1, dtype=index_dtype)
     np.cumsum(terms_per_doc, out=row_indptr[1:])
     by_doc = sp.csr_matrix(
-        (np.frombuffer(term_counts, dtype=np.int64).astype(np.int32),
-         np.frombuffer(term_ids, dtype=np.int64).astype(index_dtype), row_indptr),
+        (np.array(term_counts, dtype=np.int32), np.array(term_ids, dtype=index_dtype), row_indptr),
         shape=(len(token_lists), len(vocabulary)),
     )
+    del term_ids, term_counts
     by_term = by_doc.tocsc()  # rows come out ascending within each column
     return TermCounts(
         vocabulary=list(vocabulary),
