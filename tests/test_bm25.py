@@ -225,3 +225,13 @@ def test_bad_input_gets_clear_errors(index):
         index.search_many([["t1"]], scoring="bm42", progress=False)
     with pytest.raises(ValueError, match="2 queries but 1 exclusion lists"):
         index.search_many([["t1"], ["t2"]], excludes=[()], progress=False)
+
+
+def test_a_vocabulary_gensim_would_prune_is_kept_with_a_warning(monkeypatch):
+    from tsqr import bm25_counts
+
+    monkeypatch.setattr(bm25_counts, "GENSIM_PRUNE_AT", 3)
+    with pytest.warns(UserWarning, match="would have pruned the vocabulary to 3"):
+        index = Index.from_tokens(["a", "b"], [["w1", "w2"], ["w3", "w4", "w1"]])
+    assert index.counts.vocabulary == ["w1", "w2", "w3", "w4"]
+    assert index.search(["w4"], k=1)[0].doc_id == "b"

@@ -6,14 +6,19 @@ these counts, so they are what an index saves and loads; weights are recomputed 
 Term ids are assigned the way gensim's `Dictionary(corpus)` assigns them (documents in order; the new terms of
 each document in sorted order). BRIGHT's official BM25 sums a document's float32 term contributions in
 ascending term id order, so matching its ids is what makes tsqr's "bright" scores bit-identical to BRIGHT's.
+One difference is left on purpose: gensim silently prunes a vocabulary that grows past 2,000,000 terms
+(`prune_at`); tsqr keeps every term and warns, since pruning drops real query matches.
 """
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+GENSIM_PRUNE_AT = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,9 @@ def count_terms(token_lists: Sequence[Sequence[str]], *, progress: bool = False)
         terms_per_doc[row] = len(counter)
         doc_lengths[row] = len(tokens)
 
+    if len(vocabulary) > GENSIM_PRUNE_AT:
+        warnings.warn(f"{len(vocabulary):,} distinct terms: gensim's Dictionary (BRIGHT's BM25) would have pruned "
+                      f"the vocabulary to {GENSIM_PRUNE_AT:,}, so scores may differ from BRIGHT's here", stacklevel=2)
     nnz = len(term_ids)
     index_dtype = np.int32 if max(nnz, len(vocabulary), len(token_lists)) < 2**31 - 1 else np.int64
     row_indptr = np.zeros(len(token_lists) + 1, dtype=index_dtype)
