@@ -1,0 +1,292 @@
+"""tsqr's Gradio app: watch a small LLM reason about a query, and see what that does to BM25 (TongSearch QR).
+
+Usage:
+    python app.py                          # http://127.0.0.1:7860 ($GRADIO_SERVER_NAME / _PORT to change)
+    TSQR_MODEL=TongSearch/TongSearch-QR-1.5B python app.py
+
+Search tab: one query, its reasoning streamed as it is written, BM25's top documents for the raw and for the
+reasoned query side by side (gold documents marked for dataset queries). Evaluate tab: a whole BRIGHT subset,
+raw vs reasoned, with charts and downloads. This file is only the interface: loading, searching, reasoning and
+scoring are tsqr's (app_* modules for the app's own logic), so the app and the CLI cannot disagree.
+Importing it builds the interface but loads no model and no index; both load on first use and are shared.
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from tsqr.app_corpora import CorpusStore, load_demo, load_uploaded_documents, shown_error
+from tsqr.app_models import ReasonerPool, configured_model, hardware, model_choices, on_gpu, stream_pieces
+from tsqr.app_render import CSS, changes_html, gold_moves_markdown, results_html, scores_markdown
+
+log = logging.getLogger("tsqr.app")
+
+MAX_UPLOAD = "200mb"
+GENERATION_CONCURRENCY = 1  # one model generation at a time: several users must not exhaust memory
+SCORINGS = [("BRIGHT BM25 (official)", "bright"), ("classic Lucene BM25", "classic"),
+            ("fusion of raw and reasoned (RRF)", "fusion")]
+REASONING_MODEL, REASONING_FILE = "model", "precomputed reasoning file"
+STREAM_REFRESH_S = 0.1  # how often the streamed reasoning is pushed to the browser
+
+STORE = CorpusStore()
+POOL = ReasonerPool()
+STREAM = on_gpu(stream_pieces)
+
+
+def _load_demo_corpus() -> tuple[str | None, str]:
+    """Register the bundled demo corpus; the app still starts (with a note) if assets/demo is missing."""
+    try:
+        return STORE.add(load_demo(), "demo (bundled)", pinned=True).id, ""
+    except Exception as error:
+        log.warning("demo corpus not loaded: %s", error)
+        return None, f"The bundled demo corpus could not be loaded ({shown_error(error)}); upload documents below."
+
+
+DEMO_ID, DEMO_NOTE = _load_demo_corpus()
+
+
+def _settings(max_new_tokens: float):
+    from tsqr.reasoner import GenerationSettings
+
+    return GenerationSettings(max_new_tokens=int(max_new_tokens))
+
+
+def _failure(error: Exception, uploads=()) -> str:
+    """A readable one-line message for the UI; the traceback goes to the server log only."""
+    if not isinstance(error, (ValueError, LookupError, OSError, RuntimeError)):
+        log.exception("unexpected error")
+    return f"**Error**: {shown_error(error, uploads)}"
+
+
+# ------------------------------------------------------------------------------------------------ corpora
+def corpus_dropdown(session_ids: list[str], selected: str | None = None):
+    choices = STORE.choices(session_ids)
+    ids = [value for _, value in choices]
+    return gr.update(choices=choices, value=selected if selected in ids else (ids[0] if ids else None))
+
+
+def example_choices(corpus_id: str | None) -> list[tuple[str, str]]:
+    """The selected corpus's dataset queries, for the example picker: (id and start of the query, query)."""
+    if not corpus_id or corpus_id not in STORE:
+        return []
+    return [(f"{ex.id}: {' '.join(ex.query.split())[:90]}", ex.query) for ex in STORE.get(corpus_id).domain.examples]
+
+
+def load_documents(files: list[str] | None, session_ids: list[str]):
+    """Search tab upload: a documents-only corpus (id + content) becomes selectable."""
+    files = files or []
+    try:
+        names = [Path(f).stem.split(".")[0] for f in files]
+        domain = load_uploaded_documents(files, name=names[0] if len(names) == 1 else "uploaded")
+        corpus = STORE.add(domain, f"uploaded: {domain.source} ({len(domain.documents)} docs)")
+    except Exception as error:
+        return _failure(error, files), session_ids, gr.skip()
+    session_ids = [*session_ids, corpus.id]
+    return (f"Loaded {len(domain.documents)} documents from {domain.source}.", session_ids,
+            corpus_dropdown(session_ids, corpus.id))
+
+
+# ------------------------------------------------------------------------------------------------ search
+def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: float, scoring: str):
+    """Raw results at once, then the reasoning as it streams, then the reasoned results and the scores.
+
+    Yields (reasoning, info, gold moves, raw column, reasoned column).
+    """
+    from tsqr.app_search import compare
+
+    try:
+        if not corpus_id:
+            raise ValueError("no corpus selected: pick the demo corpus or upload documents")
+        corpus = STORE.get(corpus_id)
+        index = STORE.index(corpus_id, progress=False)
+        options = dict(k=int(k), scoring=scoring, documents=corpus.documents_by_id)
+        comparison = compare(corpus.domain, index, query, None, **options)
+        yield ("", scores_markdown(comparison), "", results_html(comparison.raw, "raw"),
+               results_html(None, "reasoned", f"waiting for {model} to reason..."))
+        reasoner = POOL.get(model, _settings(max_new_tokens))
+        text, shown_at = "", 0.0
+        for piece in STREAM(reasoner, query):
+            text += piece
+            if time.monotonic() - shown_at > STREAM_REFRESH_S:
+                shown_at = time.monotonic()
+                yield text, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        comparison = compare(corpus.domain, index, query, text, **options)
+        yield (text, scores_markdown(comparison), gold_moves_markdown(comparison),
+               results_html(comparison.raw, "raw"), results_html(comparison.reasoned, "reasoned"))
+    except Exception as error:
+        yield gr.skip(), _failure(error), gr.skip(), gr.skip(), gr.skip()
+
+
+# ------------------------------------------------------------------------------------------------ evaluate
+def evaluate(files, corpus_files, name, hub_domains, limit, source, model, reasoning_file, max_new_tokens,
+             scoring, session_ids, progress=gr.Progress(track_tqdm=True)):
+    """Run an evaluation, streaming progress; every finished domain's results stay shown and downloadable.
+
+    Yields (status, summary table, bars, scatter, histogram, gained, lost, downloads, session ids, corpus list).
+    """
+    from tsqr.app_charts import biggest_changes, delta_histogram, domain_bars, query_scatter, summary_table
+    from tsqr.app_evaluation import EVALUATION_MEASURES, DataChoice, EvaluationJob, ReasoningChoice
+    from tsqr.evaluate import EvaluationConfig
+
+    uploads = [Path(f) for f in files or []] + [Path(f) for f in corpus_files or []]
+    unchanged = (gr.skip(),) * 7
+    try:
+        data = DataChoice(tuple(Path(f) for f in files or []), tuple(Path(f) for f in corpus_files or []),
+                          name or "", tuple(hub_domains or []), int(limit or 0))
+        use_file = source == REASONING_FILE
+        if use_file and not reasoning_file:
+            raise ValueError("no reasoning file uploaded: add one, or choose a model as the reasoning source")
+        reasoning = ReasoningChoice(model=model, file=Path(reasoning_file) if use_file else None,
+                                    settings=None if use_file else _settings(max_new_tokens))
+        config = EvaluationConfig(scoring=scoring, measures=EVALUATION_MEASURES)
+        job = EvaluationJob(STORE, Path(tempfile.mkdtemp(prefix="tsqr-evaluation-")), config, reasoning, POOL)
+    except Exception as error:
+        yield (_failure(error, uploads), *unchanged, session_ids, gr.skip())
+        return
+    shown_reports, known_corpora = 0, 0
+    for update in job.run(data):
+        progress(update.fraction, desc=update.message)
+        corpora = gr.skip()
+        if len(update.corpus_ids) > known_corpora:  # a loaded domain becomes searchable in the Search tab
+            known_corpora = len(update.corpus_ids)
+            session_ids = list(dict.fromkeys([*session_ids, *update.corpus_ids]))
+            corpora = corpus_dropdown(session_ids, update.corpus_ids[-1])
+        results = unchanged
+        if len(update.reports) > shown_reports:
+            shown_reports = len(update.reports)
+            gained, lost = biggest_changes(update.reports)
+            results = (summary_table(update.reports), domain_bars(update.reports), query_scatter(update.reports),
+                       delta_histogram(update.reports), changes_html(gained, "Gained most"),
+                       changes_html(lost, "Lost most"), [str(path) for path in update.files])
+        yield (_status(update), *results, session_ids, corpora)
+
+
+def _status(update) -> str:
+    lines = [f"**Error**: {update.error}" if update.error else f"**{update.message}**"]
+    if update.error and update.reports:
+        lines.append(f"The results of the {len(update.reports)} finished domain(s) are kept below.")
+    lines += [f"- {warning}" for warning in update.warnings]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------ interface
+INTRO = """# tsqr: query reasoning for BM25
+A small language model *reasons* about your question before BM25 searches (TongSearch QR, Qin et al. 2025,
+[arXiv 2506.11603](https://arxiv.org/abs/2506.11603)). Compare what BM25 finds for the raw query and for the
+reasoning, on the bundled demo corpus, your documents, or a BRIGHT domain loaded in the Evaluate tab."""
+MODEL_HELP = ('"default" (embedded SmolLM2-135M), "none" (no reasoning), a Hugging Face id, a local checkpoint '
+              "folder or .gguf, or the URL of an OpenAI-compatible server")
+
+
+def _model_selector() -> gr.Dropdown:
+    return gr.Dropdown(model_choices(), value=configured_model(), allow_custom_value=True, label="Model",
+                       info=MODEL_HELP)
+
+
+def _search_tab(session_ids: gr.State) -> gr.Dropdown:
+    with gr.Row():
+        corpus = gr.Dropdown(STORE.choices([]), value=DEMO_ID, label="Corpus", allow_custom_value=True, scale=1)
+        examples = gr.Dropdown(example_choices(DEMO_ID), value=None, label="Example queries (with gold documents)",
+                               scale=2)
+    query = gr.Textbox(label="Query", lines=3, placeholder="Ask something a keyword search would miss...")
+    with gr.Row():
+        model = _model_selector()
+        max_tokens = gr.Slider(16, 1024, value=256, step=8, label="Max new tokens")
+        k = gr.Slider(1, 50, value=10, step=1, label="Results per column")
+        scoring = gr.Radio(SCORINGS, value="bright", label="Scoring")
+    with gr.Row():
+        run = gr.Button("Search", variant="primary")
+        stop = gr.Button("Stop", variant="stop")
+    with gr.Accordion("Search your own documents", open=not DEMO_ID):
+        gr.Markdown(DEMO_NOTE or "Files of documents with `id` and `content` (parquet, jsonl, json; gzip ok).")
+        uploads = gr.File(file_count="multiple", file_types=[".parquet", ".jsonl", ".json", ".gz"], label="Documents")
+        load = gr.Button("Load documents")
+        load_status = gr.Markdown()
+    reasoning = gr.Textbox(label="Reasoning (streams in as the model writes)", lines=6, interactive=False)
+    info = gr.Markdown()
+    moves = gr.Markdown()
+    with gr.Row(equal_height=False):
+        with gr.Column():
+            gr.Markdown("### Raw query")
+            raw_column = gr.HTML(elem_id="raw-results")
+        with gr.Column():
+            gr.Markdown("### Reasoned query")
+            reasoned_column = gr.HTML(elem_id="reasoned-results")
+
+    corpus.change(lambda chosen: gr.update(choices=example_choices(chosen), value=None), corpus, examples,
+                  api_visibility="private")
+    examples.select(lambda picked: picked, examples, query, api_visibility="private")
+    load.click(load_documents, [uploads, session_ids], [load_status, session_ids, corpus], api_name="load_documents")
+    searching = run.click(search, [query, corpus, model, max_tokens, k, scoring],
+                          [reasoning, info, moves, raw_column, reasoned_column], api_name="search",
+                          concurrency_limit=GENERATION_CONCURRENCY, concurrency_id="generation")
+    query.submit(search, [query, corpus, model, max_tokens, k, scoring],
+                 [reasoning, info, moves, raw_column, reasoned_column], api_visibility="private",
+                 concurrency_limit=GENERATION_CONCURRENCY, concurrency_id="generation")
+    stop.click(None, cancels=[searching])
+    return corpus
+
+
+def _evaluate_tab(session_ids: gr.State, search_corpus: gr.Dropdown) -> None:
+    from tsqr.bright import BRIGHT_DOMAINS
+
+    gr.Markdown("Upload a BRIGHT subset (examples + documents as parquet/jsonl/json, a zip of the hub layout, or "
+                "Anserini topics + qrels with the corpus below), or pick BRIGHT domains from the hub (online).")
+    with gr.Row():
+        files = gr.File(file_count="multiple", label="BRIGHT subset (queries and judgements, maybe documents)")
+        corpus_files = gr.File(file_count="multiple", label="Corpus, when the subset has none (Anserini)")
+    with gr.Row():
+        name = gr.Textbox(label="Domain name of the upload", placeholder="inferred from the file names")
+        hub = gr.Dropdown(list(BRIGHT_DOMAINS), multiselect=True, label="BRIGHT domains from the hub")
+        limit = gr.Number(0, precision=0, minimum=0, label="Only the first N queries (0 = all)")
+    with gr.Row():
+        source = gr.Radio([REASONING_MODEL, REASONING_FILE], value=REASONING_MODEL, label="Reasoning source")
+        model = _model_selector()
+        max_tokens = gr.Slider(16, 1024, value=256, step=8, label="Max new tokens")
+    with gr.Row():
+        reasoning_file = gr.File(label="Precomputed reasonings: TongSearch JSON, BRIGHT <model>_reason, tsqr cache")
+        scoring = gr.Radio(SCORINGS, value="bright", label="Scoring")
+    with gr.Row():
+        run = gr.Button("Evaluate", variant="primary")
+        stop = gr.Button("Stop", variant="stop")
+    gr.Markdown("Stopping keeps every finished reasoning in the cache: running again resumes where it stopped.")
+    status = gr.Markdown()
+    table = gr.Dataframe(headers=["domain", "queries", "measure", "raw", "reasoned", "delta"], label="Summary (x100)",
+                         interactive=False)
+    with gr.Row():
+        bars, scatter, histogram = gr.Plot(label="Per domain"), gr.Plot(label="Per query"), gr.Plot(label="Deltas")
+    with gr.Row():
+        gained, lost = gr.HTML(), gr.HTML()
+    downloads = gr.File(label="Downloads: results.json, CSVs, TREC runs", file_count="multiple", interactive=False)
+
+    running = run.click(evaluate, [files, corpus_files, name, hub, limit, source, model, reasoning_file, max_tokens,
+                                   scoring, session_ids],
+                        [status, table, bars, scatter, histogram, gained, lost, downloads, session_ids,
+                         search_corpus], api_name="evaluate",
+                        concurrency_limit=GENERATION_CONCURRENCY, concurrency_id="generation")
+    stop.click(None, cancels=[running])
+
+
+def build_demo() -> gr.Blocks:
+    """The whole interface (models and indexes load on first use)."""
+    with gr.Blocks(title="tsqr: query reasoning for BM25") as app:
+        gr.Markdown(INTRO)
+        session_ids = gr.State([])
+        with gr.Tab("Search"):
+            search_corpus = _search_tab(session_ids)
+        with gr.Tab("Evaluate"):
+            _evaluate_tab(session_ids, search_corpus)
+        footer = gr.Markdown()
+        app.load(lambda: f"<small>Generation runs on {hardware()}; one generation at a time, others queue.</small>",
+                 None, footer, api_visibility="private")
+    return app
+
+
+demo = build_demo()
+
+if __name__ == "__main__":
+    demo.queue(max_size=64).launch(max_file_size=MAX_UPLOAD, css=CSS, theme=gr.themes.Soft())

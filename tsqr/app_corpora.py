@@ -1,0 +1,171 @@
+"""The corpora the app searches, and one BM25 index per corpus shared by every user of the process.
+
+Usage:
+    store = CorpusStore()
+    demo = store.add(load_demo(), "demo (bundled)", pinned=True)
+    index = store.index(demo.id)              # built (or loaded from the disk cache) once, then shared
+    mine = store.add(load_uploaded_documents(paths), "my files")
+
+Indexes are keyed by corpus content (tsqr.bm25_store.corpus_key), so two users uploading the same files, or a
+user loading a domain in the Evaluate tab and searching it in the Search tab, share one index: BM25 indexes
+of BRIGHT domains take seconds to minutes to build and hundreds of megabytes to hold. A session only keeps
+the ids of the corpora it loaded (see app.py), so one user's uploads are never listed to another; the store
+forgets the least recently used unpinned corpus beyond `capacity` to bound the server's memory.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tsqr.records import Document, Domain
+
+if TYPE_CHECKING:
+    from tsqr.bm25 import Index
+
+DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo"
+DEMO_NAME = "demo"
+
+
+class CorpusGone(LookupError):
+    """A session refers to a corpus the store has since forgotten (capacity reached)."""
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A searchable corpus as one load made it: `id` (what sessions keep), what the UI calls it, the domain (its
+    queries may be empty) and `content_key`, the key its BM25 index is shared under."""
+
+    id: str
+    label: str
+    domain: Domain
+    content_key: str
+    pinned: bool = False
+
+    @cached_property
+    def documents_by_id(self) -> dict[str, Document]:
+        return {doc.id: doc for doc in self.domain.documents}
+
+
+def content_key(documents: Sequence[Document]) -> str:
+    """The key of a corpus's content, the same one the BM25 disk cache uses (default analyzer and k1/b)."""
+    from tsqr.bm25 import DEFAULT_B, DEFAULT_K1, default_analyzer
+    from tsqr.bm25_store import corpus_key
+
+    return corpus_key(documents, default_analyzer().fingerprint, DEFAULT_K1, DEFAULT_B)
+
+
+def _corpus_id(key: str, label: str, domain: Domain) -> str:
+    """Loading the same files under the same name twice gives the same id, so a session's list does not grow."""
+    digest = hashlib.sha256(json.dumps([key, label, domain.name, [[ex.id, ex.query, list(ex.gold_ids)]
+                                                                   for ex in domain.examples]]).encode())
+    return digest.hexdigest()[:20]
+
+
+class CorpusStore:
+    """Thread-safe registry of corpora and of one index per distinct content; at most `capacity` unpinned
+    corpora are kept (an index goes with the last corpus using it)."""
+
+    def __init__(self, capacity: int = 6, index_cache: Path | None = None) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be at least 1, got {capacity}")
+        self.capacity = capacity
+        self.index_cache = index_cache
+        self._corpora: OrderedDict[str, Corpus] = OrderedDict()
+        self._indexes: dict[str, "Index"] = {}
+        self._building: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def add(self, domain: Domain, label: str, *, pinned: bool = False) -> Corpus:
+        """Register a loaded domain under `label`; returns its Corpus (whose `id` a session keeps)."""
+        if not domain.documents:
+            raise ValueError(f"{label}: no documents to search")
+        key = content_key(domain.documents)
+        corpus = Corpus(_corpus_id(key, label, domain), label, domain, key, pinned)
+        with self._lock:
+            self._corpora[corpus.id] = corpus
+            self._corpora.move_to_end(corpus.id)
+            self._evict()
+        return corpus
+
+    def _evict(self) -> None:
+        unpinned = [cid for cid, corpus in self._corpora.items() if not corpus.pinned]
+        for cid in unpinned[: max(0, len(unpinned) - self.capacity)]:
+            del self._corpora[cid]
+        used = {corpus.content_key for corpus in self._corpora.values()}
+        for key in [key for key in self._indexes if key not in used]:
+            del self._indexes[key]
+
+    def get(self, corpus_id: str) -> Corpus:
+        """The corpus stored under `corpus_id`, or CorpusGone with a message a user can act on."""
+        with self._lock:
+            corpus = self._corpora.get(corpus_id)
+            if corpus is None:
+                raise CorpusGone("this corpus is no longer loaded (the server keeps the "
+                                 f"{self.capacity} most recent ones to save memory): load it again")
+            self._corpora.move_to_end(corpus_id)
+            return corpus
+
+    def __contains__(self, corpus_id: str) -> bool:
+        with self._lock:
+            return corpus_id in self._corpora
+
+    def index(self, corpus_id: str, *, progress: bool = True) -> "Index":
+        """The corpus's BM25 index: built (or loaded from the disk cache) by the first caller for this content,
+        shared after. Concurrent first callers wait for one build instead of each building a copy."""
+        from tsqr.bm25 import load_or_build
+
+        corpus = self.get(corpus_id)
+        with self._lock:
+            if corpus.content_key in self._indexes:
+                return self._indexes[corpus.content_key]
+            build_lock = self._building.setdefault(corpus.content_key, threading.Lock())
+        with build_lock:
+            with self._lock:
+                index = self._indexes.get(corpus.content_key)
+            if index is None:
+                index = load_or_build(corpus.domain.documents, cache=self.index_cache, progress=progress)
+            with self._lock:
+                if any(c.content_key == corpus.content_key for c in self._corpora.values()):
+                    self._indexes[corpus.content_key] = index
+                self._building.pop(corpus.content_key, None)
+        return index
+
+    def choices(self, corpus_ids: Iterable[str]) -> list[tuple[str, str]]:
+        """(label, id) pairs for a dropdown: pinned corpora first, then the given ids still stored, in order."""
+        with self._lock:
+            pinned = [cid for cid, corpus in self._corpora.items() if corpus.pinned]
+            wanted = pinned + [cid for cid in dict.fromkeys(corpus_ids) if cid in self._corpora and cid not in pinned]
+            return [(self._corpora[cid].label, cid) for cid in wanted]
+
+
+def load_demo(folder: Path = DEMO_DIR) -> Domain:
+    """The bundled demo corpus (assets/demo: examples.jsonl and documents.jsonl in BRIGHT's format)."""
+    from tsqr.bright import load_domain
+
+    return load_domain(folder, DEMO_NAME, progress=False)
+
+
+def load_uploaded_documents(paths: Sequence[str | Path], name: str = "uploaded") -> Domain:
+    """A documents-only corpus (files with id and content) a user uploads to search."""
+    from tsqr.bright_sources import load_documents
+
+    files = [Path(path) for path in paths]
+    if not files:
+        raise ValueError("no files uploaded: add parquet, jsonl or json files with id and content columns")
+    return Domain(name=name, examples=[], documents=load_documents(files, name, progress=False),
+                  source=", ".join(file.name for file in files))
+
+
+def shown_error(error: BaseException, uploads: Iterable[str | Path] = ()) -> str:
+    """An error as one readable line, uploaded files named by their own names rather than server temp paths."""
+    message = str(error) or type(error).__name__
+    for path in sorted((Path(p) for p in uploads), key=lambda p: -len(str(p))):
+        message = message.replace(str(path), path.name)
+    return message

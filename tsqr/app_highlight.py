@@ -1,0 +1,131 @@
+"""Snippets of retrieved documents with the query's matched terms highlighted, for the app's result columns.
+
+Usage:
+    terms = query_terms("Why do cats purr?", analyzer)           # {'why', 'do', 'cat', 'purr'}
+    snippet = make_snippet(document.content, terms, analyzer)     # snippet.html has <mark>purring</mark> ...
+
+A word is highlighted when tsqr.analysis turns it into one of the query's index terms, i.e. exactly when BM25
+counted it: "purring" lights up for the query word "purrs" (both stem to "purr"), while "the" never does (a stop
+word has no term). Highlighting by plain string equality would mark words BM25 ignored and miss the stems it
+matched, which would misexplain the ranking the user is looking at.
+"""
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tsqr.analysis import Analyzer
+
+DEFAULT_WIDTH = 320  # characters of document shown per result
+ELLIPSIS = "\u2026"
+
+
+@dataclass(frozen=True)
+class Span:
+    """A word of the document (character offsets) and the index term it analyzes to."""
+
+    start: int
+    end: int
+    term: str
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A window of a document, as escaped HTML with matched words in <mark>, and the terms it matched."""
+
+    html: str
+    start: int
+    end: int
+    matched_terms: tuple[str, ...]
+
+
+def query_terms(query: str, analyzer: "Analyzer") -> frozenset[str]:
+    """The index terms BM25 looks up for `query` (stop words gone, words stemmed)."""
+    return frozenset(analyzer(query))
+
+
+def analyzed_spans(text: str, analyzer: "Analyzer") -> list[Span]:
+    """Every token of `text` with its offsets and its index term; stop words are left out.
+
+    Tokens come from tsqr.analysis's own tokenizer, so the spans are the words BM25 indexed. A token the
+    analyzer drops yields no span; one it splits (rare) keeps its first term.
+    """
+    from tsqr.analysis import tokenize
+
+    spans = []
+    terms: dict[str, str] = {}
+    position = 0
+    for token in tokenize(text, analyzer.max_token_length):
+        start = text.find(token, position)
+        if start < 0:  # cannot happen for tokens sliced from `text`; guard so offsets stay monotonic
+            continue
+        position = start + len(token)
+        if token not in terms:
+            analyzed = analyzer(token)
+            terms[token] = analyzed[0] if analyzed else ""
+        if terms[token]:
+            spans.append(Span(start, position, terms[token]))
+    return spans
+
+
+def best_window(spans: Sequence[Span], text_length: int, width: int) -> tuple[int, int]:
+    """The `width`-character window holding the most distinct matched terms (then the most matches, then the
+    earliest); the document's start when nothing matched."""
+    if not spans:
+        return 0, min(text_length, width)
+    best = (0, 0, 0)  # (distinct terms, matches, -start) of the best window so far
+    best_start = spans[0].start
+    first = 0
+    for last in range(len(spans)):
+        while spans[last].end - spans[first].start > width:
+            first += 1
+        window = spans[first:last + 1]
+        score = (len({span.term for span in window}), len(window), -window[0].start)
+        if score > best:
+            best, best_start = score, window[0].start
+    # Centre the matches: start a little before the first one so it is read in context.
+    start = max(0, min(best_start - width // 6, text_length - width))
+    return start, min(text_length, start + width)
+
+
+def _snap_to_words(text: str, start: int, end: int, slack: int = 30) -> tuple[int, int]:
+    """Move a window's edges outwards to whitespace (at most `slack` characters) so no word is cut in half."""
+    lowest = max(0, start - slack)
+    while start > lowest and not text[start - 1].isspace():
+        start -= 1
+    highest = min(len(text), end + slack)
+    while end < highest and not text[end].isspace():
+        end += 1
+    return start, end
+
+
+def render(text: str, start: int, end: int, spans: Iterable[Span]) -> str:
+    """Escaped HTML of text[start:end] with each span inside it wrapped in <mark>; ellipses mark cut edges."""
+    pieces = [ELLIPSIS] if start > 0 else []
+    position = start
+    for span in spans:
+        if span.start < start or span.end > end:
+            continue
+        pieces.append(html.escape(text[position:span.start]))
+        pieces.append(f"<mark>{html.escape(text[span.start:span.end])}</mark>")
+        position = span.end
+    pieces.append(html.escape(text[position:end]))
+    if end < len(text):
+        pieces.append(ELLIPSIS)
+    return "".join(pieces)
+
+
+def make_snippet(text: str, terms: frozenset[str], analyzer: "Analyzer", width: int = DEFAULT_WIDTH) -> Snippet:
+    """The most query-dense window of `text`, whitespace collapsed, with the words matching `terms` marked."""
+    if width <= 0:
+        raise ValueError(f"snippet width must be positive, got {width}")
+    flat = " ".join(text.split())
+    matches = [span for span in analyzed_spans(flat, analyzer) if span.term in terms]
+    start, end = best_window(matches, len(flat), width)
+    start, end = _snap_to_words(flat, start, end)
+    shown = [span for span in matches if span.start >= start and span.end <= end]
+    matched = tuple(dict.fromkeys(span.term for span in shown))
+    return Snippet(render(flat, start, end, shown), start, end, matched)

@@ -1,0 +1,119 @@
+"""Which reasoning model the app runs, loaded lazily and shared, and where it runs (ZeroGPU, CUDA or CPU).
+
+Usage:
+    pool = ReasonerPool()
+    reasoner = pool.get(configured_model(), GenerationSettings(max_new_tokens=256))
+    for piece in on_gpu(stream_pieces)(reasoner, "Why do cats purr?"): ...
+
+A model is loaded the first time a user asks for it, never at import: `import app` (tests, the Spaces builder)
+stays fast, and a Space whose users only evaluate precomputed reasonings never pays for weights. Loaded
+reasoners are kept, at most `capacity` of them, and shared by every session; the app's queue lets one
+generation run at a time, so concurrent users wait their turn instead of exhausting memory.
+
+On Hugging Face ZeroGPU the `spaces` package grants a GPU only inside functions decorated with `spaces.GPU`,
+so the generation entry points are wrapped with `on_gpu`; elsewhere the wrapper is the identity and the
+reasoner's own device choice applies (CUDA when available, else CPU).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from tsqr.reasoner import GenerationSettings, Reasoner
+
+MODEL_ENV = "TSQR_MODEL"
+DEFAULT_MODEL = "default"
+# Offered in the model selectors; any hub id, local folder, .gguf path or server URL can be typed instead.
+SUGGESTED_MODELS = ("default", "none", "TongSearch/TongSearch-QR-1.5B", "TongSearch/TongSearch-QR-7B")
+GPU_SECONDS = 120  # ZeroGPU's budget per call: one streamed reasoning or one batch of an evaluation
+
+F = TypeVar("F", bound=Callable)
+
+
+def configured_model() -> str:
+    """The model the app starts with: $TSQR_MODEL, else the embedded SmolLM2 ("default")."""
+    return os.environ.get(MODEL_ENV, "").strip() or DEFAULT_MODEL
+
+
+def model_choices() -> list[str]:
+    """The selector's suggestions, the configured model first."""
+    return list(dict.fromkeys([configured_model(), *SUGGESTED_MODELS]))
+
+
+def zero_gpu_available() -> bool:
+    """True on a Space with the `spaces` package (ZeroGPU hardware is chosen in the Space's settings)."""
+    return importlib.util.find_spec("spaces") is not None
+
+
+def on_gpu(function: F, duration: int = GPU_SECONDS) -> F:
+    """`function` wrapped with `spaces.GPU` when the spaces package is present, else unchanged."""
+    if not zero_gpu_available():
+        return function
+    import spaces
+
+    return spaces.GPU(duration=duration)(function)
+
+
+def hardware() -> str:
+    """Where generation runs, in words, for the app's footer."""
+    if zero_gpu_available():
+        return "ZeroGPU (spaces.GPU)"
+    try:
+        import torch
+    except ImportError:
+        return "CPU"
+    if torch.cuda.is_available():
+        return f"CUDA ({torch.cuda.get_device_name(0)})"
+    return f"CPU ({os.cpu_count()} cores)"
+
+
+def stream_pieces(reasoner: "Reasoner", query: str) -> Iterator[str]:
+    """The reasoning of one query piece by piece (the function the app runs under `on_gpu`)."""
+    yield from reasoner.stream(query)
+
+
+class ReasonerPool:
+    """Loaded reasoners keyed by (model spec, generation settings), least recently used closed beyond capacity."""
+
+    def __init__(self, capacity: int = 2, loader: Callable[..., "Reasoner"] | None = None) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be at least 1, got {capacity}")
+        self.capacity = capacity
+        self._loader = loader
+        self._loaded: OrderedDict[tuple[str, "GenerationSettings"], "Reasoner"] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, spec: str, settings: "GenerationSettings") -> "Reasoner":
+        """The reasoner for `spec` (loaded on first use, with its reasoning cache on), shared by all sessions."""
+        spec = spec.strip()
+        if not spec:
+            raise ValueError('no model given: choose "default", "none", a hub id, a local folder, a .gguf file '
+                             "or an http(s) URL of an OpenAI-compatible server")
+        key = (spec, settings)
+        with self._lock:  # loading under the lock: two users asking for one model load it once
+            reasoner = self._loaded.get(key)
+            if reasoner is None:
+                reasoner = self._load(spec, settings)
+                self._loaded[key] = reasoner
+            self._loaded.move_to_end(key)
+            while len(self._loaded) > self.capacity:
+                _, evicted = self._loaded.popitem(last=False)
+                evicted.close()
+            return reasoner
+
+    def _load(self, spec: str, settings: "GenerationSettings") -> "Reasoner":
+        loader = self._loader
+        if loader is None:
+            from tsqr.reasoner import load_reasoner as loader
+        return loader(spec, settings)
+
+    def close(self) -> None:
+        """Free every loaded model (llama.cpp threads, GPU memory)."""
+        with self._lock:
+            while self._loaded:
+                self._loaded.popitem(last=False)[1].close()
