@@ -115,14 +115,19 @@ def traced(function: Callable[[], object]) -> tuple[float, float]:
     return peak / 2**20, current / 2**20
 
 
-def per_query_ms(engine: str, search: Callable[[object], object], queries: list) -> QueryResult:
-    search(queries[0])  # warm-up: lazy structures, caches
-    times = []
-    for query in queries:
-        start = time.perf_counter()
-        search(query)
-        times.append(1000 * (time.perf_counter() - start))
-    return QueryResult(engine, times)
+def per_query_ms(searches: dict[str, tuple[Callable[[object], object], list]]) -> list[QueryResult]:
+    """Time every engine on every query, taking turns query by query, so a busy shared machine slows all of
+    them alike instead of whichever happened to run during a burst."""
+    times: dict[str, list[float]] = {name: [] for name in searches}
+    for search, inputs in searches.values():
+        search(inputs[0])  # warm-up: lazy structures, caches
+    for position in range(max(len(inputs) for _, inputs in searches.values())):
+        for name, (search, inputs) in searches.items():
+            if position < len(inputs):
+                start = time.perf_counter()
+                search(inputs[position])
+                times[name].append(1000 * (time.perf_counter() - start))
+    return [QueryResult(name, values) for name, values in times.items()]
 
 
 def main() -> None:
@@ -188,14 +193,13 @@ def main() -> None:
 
     print("timing queries ...", file=sys.stderr)
     k = min(1000, len(documents))
-    results = [
-        per_query_ms("tsqr bright", lambda t: tsqr.search(t, k=k), query_tokens),
-        per_query_ms("tsqr classic", lambda t: tsqr.search(t, k=k, scoring="classic"), query_tokens),
-        per_query_ms("tsqr bright, from query text", lambda q: tsqr.search(q, k=k), queries),
-        per_query_ms("bm25s (lucene)", lambda t: retriever.retrieve([t], k=k, show_progress=False, n_threads=0),
-                     query_tokens),
-        per_query_ms("rank_bm25 (BM25Okapi)", rank_bm25_top1000, query_tokens[: max(1, args.rank_bm25_queries)]),
-    ]
+    results = per_query_ms({
+        "tsqr bright": (lambda t: tsqr.search(t, k=k), query_tokens),
+        "tsqr classic": (lambda t: tsqr.search(t, k=k, scoring="classic"), query_tokens),
+        "tsqr bright, from query text": (lambda q: tsqr.search(q, k=k), queries),
+        "bm25s (lucene)": (lambda t: retriever.retrieve([t], k=k, show_progress=False, n_threads=0), query_tokens),
+        "rank_bm25 (BM25Okapi)": (rank_bm25_top1000, query_tokens[: max(1, args.rank_bm25_queries)]),
+    })
 
     overlap = np.mean([len({h.doc_id for h in tsqr.search(t, 10, scoring="classic")}
                            & {doc_ids[i] for i in retriever.retrieve([t], k=10, show_progress=False)[0][0]}) / 10
@@ -204,7 +208,7 @@ def main() -> None:
 
 
 def print_report(args, documents, n_tokens, analysis_s, builds, results, query_tokens, overlap) -> None:
-    by_name = {r.engine: statistics.mean(r.milliseconds) for r in results}
+    by_name = {r.engine: statistics.median(r.milliseconds) for r in results}
     tsqr_build = next(b.seconds for b in builds if b.engine == "tsqr")
     mean_query_tokens = statistics.mean(map(len, query_tokens))
     print(f"\n### BM25 engines on {len(documents):,} documents ({n_tokens:,} tokens), "
@@ -214,13 +218,14 @@ def print_report(args, documents, n_tokens, analysis_s, builds, results, query_t
     print("| engine | build from tokens (s) | peak memory while building (MB) | memory held by the index (MB) |")
     print("|---|---:|---:|---:|")
     for b in builds:
-        print(f"| {b.engine} | {b.seconds:.2f} | {b.peak_mb:.0f} | {b.retained_mb:.0f} |")
-    print("\n| engine | queries | mean ms/query (top 1000) | median ms | rank_bm25 / engine | engine / bm25s |")
+        memory = [f"{mb:.0f}" if mb == mb else "not measured" for mb in (b.peak_mb, b.retained_mb)]
+        print(f"| {b.engine} | {b.seconds:.2f} | {memory[0]} | {memory[1]} |")
+    print("\n| engine | queries | median ms/query (top 1000) | mean ms | rank_bm25 / engine | engine / bm25s |")
     print("|---|---:|---:|---:|---:|---:|")
     for r in results:
-        mean = statistics.mean(r.milliseconds)
-        print(f"| {r.engine} | {len(r.milliseconds)} | {mean:.1f} | {statistics.median(r.milliseconds):.1f} | "
-              f"{by_name['rank_bm25 (BM25Okapi)'] / mean:.0f}x | {mean / by_name['bm25s (lucene)']:.2f} |")
+        median = by_name[r.engine]
+        print(f"| {r.engine} | {len(r.milliseconds)} | {median:.1f} | {statistics.mean(r.milliseconds):.1f} | "
+              f"{by_name['rank_bm25 (BM25Okapi)'] / median:.0f}x | {median / by_name['bm25s (lucene)']:.2f} |")
     print(f"\nTop-10 agreement, tsqr classic vs bm25s lucene (same formula): {100 * overlap:.0f}% over 10 queries.")
     speedup = by_name["rank_bm25 (BM25Okapi)"] / by_name["tsqr bright"]
     ratio = by_name["tsqr bright"] / by_name["bm25s (lucene)"]
