@@ -1,0 +1,106 @@
+"""The reasoning cache: keys that change exactly when the text could, crash-safe appends, TongSearch JSON I/O."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from tsqr.reasoner import GenerationSettings, get_template
+from tsqr.reasoner.cache import CacheRow, ReasoningCache, reasoning_key
+from tsqr.reasoner.identity import ModelIdentity, file_fingerprint, folder_fingerprint
+
+TEMPLATE = get_template("tongsearch")
+SETTINGS = GenerationSettings(max_new_tokens=64)
+
+
+def row(key: str, query: str, text: str) -> CacheRow:
+    return CacheRow(key=key, query=query, text=text, model="m", template="tongsearch",
+                    settings=SETTINGS.output_fields(), new_tokens=5, seconds=0.5)
+
+
+def test_key_depends_on_model_template_output_settings_and_query_only():
+    key = reasoning_key("m", TEMPLATE, SETTINGS, "q")
+    assert key == reasoning_key("m", TEMPLATE, SETTINGS.with_changes(batch_size=1), "q")
+    variants = [reasoning_key("m2", TEMPLATE, SETTINGS, "q"), reasoning_key("m", get_template("hyde"), SETTINGS, "q"),
+                reasoning_key("m", TEMPLATE, SETTINGS.with_changes(repetition_penalty=1.0), "q"),
+                reasoning_key("m", TEMPLATE, SETTINGS, "q ")]
+    assert key not in variants and len(set(variants)) == len(variants)
+
+
+def test_rows_survive_a_reload_and_later_rows_win(tmp_path):
+    cache = ReasoningCache(tmp_path / "c.jsonl")
+    cache.append([row("k1", "q1", "first"), row("k2", "q2", "second")])
+    cache.append([row("k1", "q1", "rewritten")])
+    reloaded = ReasoningCache(tmp_path / "c.jsonl")
+    assert len(reloaded) == 2 and reloaded.get("k1").text == "rewritten"
+    stored = json.loads((tmp_path / "c.jsonl").read_text().splitlines()[0])
+    assert {"key", "query", "text", "model", "template", "settings", "new_tokens", "seconds"} <= set(stored)
+
+
+def test_truncated_last_line_is_skipped_with_a_warning_and_the_next_append_is_intact(tmp_path):
+    path = tmp_path / "c.jsonl"
+    ReasoningCache(path).append([row("k1", "q1", "kept")])
+    with path.open("a") as handle:
+        handle.write('{"key": "k2", "query": "q2", "te')  # a writer killed mid-line
+    with pytest.warns(UserWarning, match=r"c\.jsonl:2: truncated last line"):
+        cache = ReasoningCache(path)
+        assert len(cache) == 1
+    cache.append([row("k3", "q3", "after the crash")])
+    with pytest.warns(UserWarning, match=r"c\.jsonl:2: not JSON"):
+        reloaded = ReasoningCache(path)
+        assert {r.key for r in reloaded.rows()} == {"k1", "k3"}
+
+
+def test_a_row_missing_a_field_is_reported_by_line_and_field(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps({"key": "k1", "query": "q1"}) + "\n" + json.dumps(row("k2", "q2", "ok").__dict__) + "\n")
+    with pytest.warns(UserWarning, match=r"c\.jsonl:1: field\(s\) text missing"):
+        assert [r.key for r in ReasoningCache(path).rows()] == ["k2"]
+
+
+def test_export_and_import_tongsearch_json(tmp_path):
+    cache = ReasoningCache(tmp_path / "a.jsonl")
+    cache.append([row("k1", "Why tides?", "The moon."), row("k2", "Why sky blue?", "Rayleigh.")])
+    assert cache.export_json(tmp_path / "out.json") == 2
+    assert json.loads((tmp_path / "out.json").read_text()) == {"Why tides?": "The moon.", "Why sky blue?": "Rayleigh."}
+
+    other = ReasoningCache(tmp_path / "b.jsonl")
+    assert other.import_json(tmp_path / "out.json", "TongSearch-QR-7B", TEMPLATE, SETTINGS) == 2
+    assert other.import_json(tmp_path / "out.json", "TongSearch-QR-7B", TEMPLATE, SETTINGS) == 0
+    imported = other.get(reasoning_key("TongSearch-QR-7B", TEMPLATE, SETTINGS, "Why tides?"))
+    assert imported.text == "The moon." and imported.model == "TongSearch-QR-7B"
+
+
+def test_import_rejects_a_file_that_is_not_a_query_to_text_mapping(tmp_path):
+    (tmp_path / "bad.json").write_text(json.dumps({"q": ["not", "text"]}))
+    with pytest.raises(ValueError, match=r"bad\.json: the reasoning for query 'q' is list"):
+        ReasoningCache(tmp_path / "c.jsonl").import_json(tmp_path / "bad.json", "m", TEMPLATE, SETTINGS)
+
+
+def test_file_fingerprint_follows_content_not_modification_time(tmp_path):
+    weights = tmp_path / "w.bin"
+    weights.write_bytes(os.urandom(3 << 20))
+    before = file_fingerprint(weights)
+    os.utime(weights, (1, 1))
+    assert file_fingerprint(weights) == before
+    data = bytearray(weights.read_bytes())
+    data[-10] ^= 0xFF  # a change near the end (the last tensor) must show
+    weights.write_bytes(bytes(data))
+    assert file_fingerprint(weights) != before
+
+
+def test_folder_fingerprint_sees_weights_and_chat_template_but_not_other_files(tmp_path):
+    (tmp_path / "model.safetensors").write_bytes(b"weights")
+    (tmp_path / "chat_template.jinja").write_text("{{ messages }}")
+    before = folder_fingerprint(tmp_path)
+    (tmp_path / "README.md").write_text("notes")
+    assert folder_fingerprint(tmp_path) == before
+    (tmp_path / "chat_template.jinja").write_text("{{ messages[0] }}")
+    assert folder_fingerprint(tmp_path) != before
+
+
+def test_identity_name_and_slug_are_readable_and_file_safe():
+    identity = ModelIdentity(label="TongSearch/TongSearch-QR-7B", fingerprint="abcdef0123456789", backend="server")
+    assert identity.name == "TongSearch/TongSearch-QR-7B@abcdef01 (server)"
+    assert "/" not in identity.slug and identity.slug.endswith("server-abcdef01")

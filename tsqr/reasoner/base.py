@@ -1,0 +1,251 @@
+"""The reasoner interface, and the machinery every model backend shares: validation, batching, cache, progress.
+
+Usage:
+    reasoner = load_reasoner("default")                 # see tsqr.reasoner.loading
+    results = reasoner.reason(["Why do tides ...?"], on_progress=lambda done, total: ...)
+    for piece in reasoner.stream("Why do tides ...?"):
+        print(piece, end="")
+
+A backend only says how to turn chat messages into text (`complete` for a batch, `stream_messages` for one
+conversation); `GeneratingReasoner` does the rest once, so every backend caches, resumes, reports progress and
+rejects bad queries the same way. The message-level methods are public because `tsqr.reasoner.serve` exposes
+them over HTTP.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
+
+from tsqr.reasoner.cache import CacheRow, ReasoningCache, reasoning_key
+from tsqr.reasoner.identity import ModelIdentity
+from tsqr.reasoner.prompts import PromptTemplate, get_template
+from tsqr.reasoner.settings import GenerationSettings
+from tsqr.records import Reasoning
+
+Messages = list[dict[str, str]]
+ProgressCallback = Callable[[int, int], None]
+
+
+class ReasonerError(RuntimeError):
+    """A reasoner could not be loaded or could not answer; the message says what was tried."""
+
+
+class ContextTruncationWarning(UserWarning):
+    """A prompt was longer than the model's context and lost tokens from the end of its query."""
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What a backend wrote for one conversation."""
+
+    text: str
+    new_tokens: int
+
+
+def check_queries(queries: Sequence[str]) -> list[str]:
+    """The queries as a list, or a ValueError naming the first empty or non-text one by its index."""
+    if isinstance(queries, str):
+        raise ValueError("queries must be a sequence of strings, got a single string (wrap it in a list)")
+    checked = list(queries)
+    for index, query in enumerate(checked):
+        if not isinstance(query, str):
+            raise ValueError(f"query {index} is {type(query).__name__}, not a string")
+        if not query.strip():
+            raise ValueError(f"query {index} is empty or whitespace only: there is nothing to reason about")
+    return checked
+
+
+def truncation_message(query: str, dropped: int, prompt_tokens: int, budget: int) -> str:
+    return (f"{query[:50]!r}...: the prompt is {prompt_tokens} tokens but the model's context leaves "
+            f"{budget} for it after the answer's max_new_tokens; dropped {dropped} tokens from the end of the query")
+
+
+class Reasoner(ABC):
+    """Anything that turns queries into reasonings: `name` identifies the model in results and caches."""
+
+    name: str
+
+    @abstractmethod
+    def reason(self, queries: Sequence[str], *, on_progress: ProgressCallback | None = None,
+               progress: bool = True) -> list[Reasoning]:
+        """One Reasoning per query, in order; `on_progress(done, total)` after each batch (for UIs)."""
+
+    @abstractmethod
+    def stream(self, query: str) -> Iterator[str]:
+        """The reasoning for one query as text pieces while it is written; the pieces join to reason()'s text."""
+
+    def close(self) -> None:
+        """Free the model (threads, servers); the default has nothing to free."""
+
+    def __enter__(self) -> "Reasoner":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class GeneratingReasoner(Reasoner):
+    """A reasoner backed by a language model: subclasses implement `complete` and `stream_messages`."""
+
+    backend = ""
+
+    def __init__(self, identity: ModelIdentity, settings: GenerationSettings | None = None,
+                 cache: bool | ReasoningCache = True) -> None:
+        self.identity = identity
+        self.settings = settings or GenerationSettings()
+        self.cache: ReasoningCache | None
+        if isinstance(cache, ReasoningCache):
+            self.cache = cache
+        else:
+            self.cache = ReasoningCache.for_model(identity) if cache else None
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.identity.name
+
+    @property
+    def template(self) -> PromptTemplate:
+        return get_template(self.settings.template)
+
+    @abstractmethod
+    def complete(self, conversations: Sequence[Messages], settings: GenerationSettings | None = None
+                 ) -> list[Completion]:
+        """Generate one answer per conversation, as one batch where the backend can."""
+
+    @abstractmethod
+    def stream_messages(self, messages: Messages, settings: GenerationSettings | None = None
+                        ) -> Generator[str, None, int]:
+        """Yield the answer to one conversation piece by piece; the generator returns the new-token count."""
+
+    @property
+    def context_length(self) -> int | None:
+        """Tokens the model can attend to (prompt + answer), or None when the backend cannot tell (a server)."""
+        return None
+
+    def count_tokens(self, messages: Messages) -> int:
+        """Prompt tokens of a conversation once the chat template is applied (backends with a context_length)."""
+        raise NotImplementedError
+
+    def drop_tail_tokens(self, text: str, count: int) -> str:
+        """`text` without its last `count` tokens (backends with a context_length)."""
+        raise NotImplementedError
+
+    def prompt_budget(self, settings: GenerationSettings | None = None) -> int | None:
+        """Prompt tokens left once the answer's max_new_tokens is reserved; None when unknown."""
+        limit = self.context_length
+        if limit is None:
+            return None
+        budget = limit - (settings or self.settings).max_new_tokens
+        if budget <= 0:
+            raise ValueError(f"max_new_tokens={(settings or self.settings).max_new_tokens} leaves no room for a "
+                             f"prompt in {self.name}'s context of {limit} tokens")
+        return budget
+
+    def messages_for(self, query: str, label: str = "query") -> Messages:
+        """The template's messages for `query`, its end cut (with a warning) if the prompt overflows the context.
+
+        Only the query is shortened, never the instructions, so an over-long query still gets a proper prompt.
+        """
+        messages = self.template.messages(query)
+        budget = self.prompt_budget()
+        if budget is None:
+            return messages
+        original = count = self.count_tokens(messages)
+        shortened = query
+        for _ in range(4):  # detokenising and retokenising can shift a token or two: converge in a few rounds
+            if count <= budget:
+                break
+            shortened = self.drop_tail_tokens(shortened, count - budget)
+            messages = self.template.messages(shortened)
+            count = self.count_tokens(messages)
+        if count > budget:
+            raise ValueError(f"{label}: even an empty query does not fit {self.name}'s context of "
+                             f"{self.context_length} tokens with max_new_tokens={self.settings.max_new_tokens}")
+        if count != original:
+            warnings.warn(f"{label}: " + truncation_message(query, original - count, original, budget),
+                          ContextTruncationWarning, stacklevel=3)
+        return messages
+
+    def key(self, query: str) -> str:
+        return reasoning_key(self.name, self.template, self.settings, query)
+
+    def _cached(self, key: str) -> CacheRow | None:
+        return self.cache.get(key) if self.cache is not None else None
+
+    def _row(self, key: str, query: str, text: str, new_tokens: int, seconds: float) -> CacheRow:
+        return CacheRow(key=key, query=query, text=text, model=self.name, template=self.template.name,
+                        settings=self.settings.output_fields(), new_tokens=new_tokens, seconds=round(seconds, 4))
+
+    @staticmethod
+    def _reasoning(row: CacheRow, cached: bool) -> Reasoning:
+        return Reasoning(query=row.query, text=row.text, model=row.model, template=row.template,
+                         new_tokens=row.new_tokens, seconds=row.seconds, cached=cached)
+
+    def reason(self, queries: Sequence[str], *, on_progress: ProgressCallback | None = None,
+               progress: bool = True) -> list[Reasoning]:
+        """Reason about every query, generating only what the cache lacks, in batches of `settings.batch_size`.
+
+        Each finished batch is appended to the cache before the next starts, so an interrupted run loses at
+        most the batch in flight. Repeated query texts are generated once.
+        """
+        from tqdm.auto import tqdm
+
+        checked = check_queries(queries)
+        keys = [self.key(q) for q in checked]
+        found: dict[str, Reasoning] = {}
+        for key in keys:
+            row = self._cached(key)
+            if row is not None:
+                found[key] = self._reasoning(row, cached=True)
+        first_index = {k: i for i, k in reversed(list(enumerate(keys)))}
+        todo = list(dict.fromkeys((k, q) for k, q in zip(keys, checked) if k not in found))
+        total, done = len(checked), sum(1 for k in keys if k in found)
+        if on_progress:
+            on_progress(done, total)
+        size = self.settings.batch_size
+        with tqdm(total=len(todo), desc=f"reasoning with {self.name}", unit="query", disable=not progress or not todo) as bar:
+            for start in range(0, len(todo), size):
+                batch = todo[start:start + size]
+                began = time.perf_counter()
+                conversations = [self.messages_for(q, f"query {first_index[k]}") for k, q in batch]
+                completions = self.complete(conversations)
+                share = (time.perf_counter() - began) / len(batch)
+                rows = [self._row(k, q, c.text, c.new_tokens, share) for (k, q), c in zip(batch, completions)]
+                if self.cache is not None:
+                    self.cache.append(rows)
+                for row in rows:
+                    found[row.key] = self._reasoning(row, cached=False)
+                done = sum(1 for k in keys if k in found)
+                bar.update(len(batch))
+                if on_progress:
+                    on_progress(done, total)
+        return [found[k] for k in keys]
+
+    def stream(self, query: str) -> Iterator[str]:
+        """Pieces of the reasoning as they are written (a cached reasoning comes as one piece).
+
+        The reasoning is cached only when the stream runs to its end: a consumer that stops early (a UI's stop
+        button) leaves no partial text behind.
+        """
+        query = check_queries([query])[0]
+        key = self.key(query)
+        row = self._cached(key)
+        if row is not None:
+            yield row.text
+            return
+        began = time.perf_counter()
+        pieces: list[str] = []
+        generator = self.stream_messages(self.messages_for(query))
+        while True:
+            try:
+                piece = next(generator)
+            except StopIteration as finished:
+                new_tokens = int(finished.value or 0)
+                break
+            pieces.append(piece)
+            yield piece
+        if self.cache is not None:
+            self.cache.append([self._row(key, query, "".join(pieces), new_tokens, time.perf_counter() - began)])

