@@ -1,0 +1,206 @@
+"""The transformers and server backends on a tiny randomly initialised model the tests build offline.
+
+The model is random, so its text is gibberish, but every property checked here is exact: left-padded batches
+equal one-by-one greedy output, streamed pieces join to the same text, over-long queries are cut with a
+warning, the cache resumes an interrupted run, and a real HTTP server (tsqr.reasoner.serve) gives the same
+answers as the model it serves.
+"""
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tsqr.reasoner import ContextTruncationWarning, GenerationSettings, ModelNotFoundError, load_reasoner
+from tsqr.reasoner.backend_server import ServerUnavailableError
+from tsqr.reasoner.backend_transformers import TransformersReasoner
+from tsqr.reasoner.cache import ReasoningCache
+from tsqr.reasoner.serve import make_server
+
+QUERIES = ["why is the sky blue", "tides", "sourdough starter smells like nail polish remover, why?", "the moon"]
+CHAT_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+                 "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+SETTINGS = GenerationSettings(max_new_tokens=12, batch_size=4, repetition_penalty=1.1)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer Llama with a byte-level BPE tokenizer trained here, saved like any checkpoint (no hub)."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    corpus = [" ".join(QUERIES), "the ocean rises and falls twice a day", "acetone ethyl acetate yeast"] * 3
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.train_from_iterator(corpus, trainers.BpeTrainer(
+        vocab_size=400, special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                                        clean_up_tokenization_spaces=False)
+    tokenizer.chat_template = CHAT_TEMPLATE
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                         initializer_range=0.5, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id, bos_token_id=None)
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def reasoner(tiny_model: Path) -> TransformersReasoner:
+    loaded = load_reasoner(str(tiny_model), SETTINGS, cache=False)
+    assert isinstance(loaded, TransformersReasoner)
+    return loaded
+
+
+def test_name_pins_the_checkpoint_and_the_backend(reasoner, tiny_model):
+    assert reasoner.name.startswith(f"{tiny_model.name}@") and reasoner.name.endswith("(transformers)")
+    assert reasoner.device == "cpu" and next(reasoner.model.parameters()).dtype.is_floating_point
+
+
+def test_left_padded_batch_equals_one_by_one_greedy_output(reasoner):
+    assert reasoner.tokenizer.padding_side == "left"
+    batched = reasoner.reason(QUERIES, progress=False)
+    singles = [reasoner.reason([query], progress=False)[0] for query in QUERIES]
+    assert [r.text for r in batched] == [r.text for r in singles]
+    assert all(r.text and 0 < r.new_tokens <= SETTINGS.max_new_tokens for r in batched)
+    assert {r.template for r in batched} == {"tongsearch"} and {r.model for r in batched} == {reasoner.name}
+
+
+def test_streamed_pieces_join_to_the_reasoned_text(reasoner):
+    pieces = list(reasoner.stream(QUERIES[2]))
+    assert len(pieces) > 1
+    assert "".join(pieces) == reasoner.reason([QUERIES[2]], progress=False)[0].text
+
+
+def test_abandoning_a_stream_stops_generation_and_leaves_nothing_behind(reasoner):
+    stream = reasoner.stream(QUERIES[0])
+    next(stream)
+    stream.close()
+    assert not any(t.name == "tsqr-stream" and t.is_alive() for t in threading.enumerate())
+
+
+def test_over_long_query_is_cut_from_its_end_with_a_warning(reasoner):
+    long_query = "the ocean rises " * 200
+    with pytest.warns(ContextTruncationWarning, match=r"query 0: .*dropped \d+ tokens from the end of the query"):
+        [result] = reasoner.reason([long_query], progress=False)
+    assert result.query == long_query and result.text
+    budget = reasoner.prompt_budget()
+    assert reasoner.count_tokens(reasoner.messages_for("short")) <= budget
+
+
+def test_interrupted_run_resumes_from_the_cache(tiny_model, tmp_path):
+    cache = ReasoningCache(tmp_path / "resume.jsonl")
+    settings = SETTINGS.with_changes(batch_size=2)
+    first = TransformersReasoner.load(tiny_model, settings, cache)
+
+    def interrupt_after_first_batch(done: int, total: int) -> None:
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        first.reason(QUERIES, on_progress=interrupt_after_first_batch, progress=False)
+    assert len(ReasoningCache(tmp_path / "resume.jsonl")) == 2
+
+    resumed = TransformersReasoner.load(tiny_model, settings, ReasoningCache(tmp_path / "resume.jsonl"))
+    results = resumed.reason(QUERIES, progress=False)
+    assert [r.cached for r in results] == [True, True, False, False]
+    fresh = TransformersReasoner.load(tiny_model, settings, cache=False).reason(QUERIES, progress=False)
+    assert [r.text for r in results] == [r.text for r in fresh]
+    assert all(r.cached for r in resumed.reason(QUERIES + QUERIES[:1], progress=False))
+
+
+def test_repeated_queries_are_generated_once(tiny_model, tmp_path):
+    cache = ReasoningCache(tmp_path / "dupes.jsonl")
+    results = TransformersReasoner.load(tiny_model, SETTINGS, cache).reason(QUERIES[:2] * 2, progress=False)
+    assert results[0].text == results[2].text and len(cache) == 2
+
+
+def test_unknown_model_errors_list_what_was_tried(tmp_path):
+    with pytest.raises(ModelNotFoundError, match=r"does not exist.*not a \.gguf file.*not a hub id"):
+        load_reasoner(str(tmp_path / "missing" / "model"))
+    with pytest.raises(ModelNotFoundError, match=r"tried a local folder.*hub id 'nobody-xyz/no-such-model'"):
+        load_reasoner("nobody-xyz/no-such-model")
+    with pytest.raises(ModelNotFoundError, match="no config.json.*no \\*.gguf"):
+        load_reasoner(str(tmp_path))
+
+
+# -- the server backend against tsqr.reasoner.serve on 127.0.0.1 ------------------------------------------
+@pytest.fixture(scope="module")
+def served(reasoner):
+    server = make_server(reasoner, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_server_backend_matches_the_served_model(served, reasoner):
+    client = load_reasoner(served, SETTINGS, cache=False)
+    assert client.name == f"{reasoner.name} (server)"
+    assert [r.text for r in client.reason(QUERIES, progress=False)] == \
+        [r.text for r in reasoner.reason(QUERIES, progress=False)]
+    assert "".join(client.stream(QUERIES[1])) == reasoner.reason([QUERIES[1]], progress=False)[0].text
+
+
+def test_server_rejects_an_over_long_prompt_with_a_clear_error(served):
+    client = load_reasoner(served + "/v1", SETTINGS, cache=False)
+    with pytest.raises(ValueError, match=r"HTTP 400.*exceeds .*context"):
+        client.reason(["the ocean rises " * 200], progress=False)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_server_down_fails_after_bounded_retries():
+    settings = GenerationSettings(max_retries=2, retry_backoff=0.05, request_timeout=2)
+    started = time.perf_counter()
+    with pytest.raises(ServerUnavailableError, match=r"failed after 3 attempt\(s\).*Is the server running"):
+        load_reasoner(f"http://127.0.0.1:{free_port()}/v1", settings, cache=False)
+    assert time.perf_counter() - started < 5
+
+
+def test_client_retries_until_a_late_server_comes_up(reasoner):
+    port = free_port()
+    server = make_server(reasoner, "127.0.0.1", port)
+    timer = threading.Timer(0.3, server.serve_forever)
+    timer.start()
+    try:
+        settings = SETTINGS.with_changes(max_retries=6, retry_backoff=0.1)
+        client = load_reasoner(f"http://127.0.0.1:{port}/v1", settings, cache=False)
+        assert client.reason([QUERIES[0]], progress=False)[0].text
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.slow
+def test_serve_command_line_starts_a_usable_server(tiny_model, reasoner):
+    process = subprocess.Popen([sys.executable, "-m", "tsqr.reasoner.serve", str(tiny_model), "--port", "0",
+                                "--max-new-tokens", "12"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True, cwd=Path(__file__).resolve().parents[1])
+    try:
+        line = process.stdout.readline()
+        match = re.search(r"serving .* at (http://\S+)", line)
+        assert match, f"unexpected first line from the server: {line!r}"
+        client = load_reasoner(match.group(1), SETTINGS, cache=False)
+        assert client.reason([QUERIES[3]], progress=False)[0].text == \
+            reasoner.reason([QUERIES[3]], progress=False)[0].text
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
