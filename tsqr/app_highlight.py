@@ -109,10 +109,10 @@ def render(text: str, start: int, end: int, spans: Iterable[Span]) -> str:
     for span in spans:
         if span.start < start or span.end > end:
             continue
-        pieces.append(html.escape(text[position:span.start]))
-        pieces.append(f"<mark>{html.escape(text[span.start:span.end])}</mark>")
+        pieces.append(html.escape(text[position:span.start], quote=False))
+        pieces.append(f"<mark>{html.escape(text[span.start:span.end], quote=False)}</mark>")
         position = span.end
-    pieces.append(html.escape(text[position:end]))
+    pieces.append(html.escape(text[position:end], quote=False))
     if end < len(text):
         pieces.append(ELLIPSIS)
     return "".join(pieces)
