@@ -1,0 +1,157 @@
+"""tsqr.analysis against the reference itself: pyserini's Lucene analyzer, run in Java on the same text.
+
+BRIGHT's BM25 numbers come from pyserini's default analyzer, so any term tsqr makes differently is a bug.
+These tests need pyserini, pyjnius and a Java 17 runtime (skipped with the reason when missing); the real
+BRIGHT part also needs ../shared/data. One JVM serves the whole module (a process can only start one).
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from tests.test_analysis import ANALYZER_CASES, LONG_TOKEN_CASES, TOKENIZER_CASES
+from tsqr.analysis import Analyzer, porter_stem
+from tsqr.analysis_tokenizer import _LUCENE_CLASS_OVERRIDES, tokenize
+
+JAVA_17 = Path("/usr/lib/jvm/java-17-openjdk-amd64")
+
+
+class Lucene(NamedTuple):
+    analyze: Callable[[str], list[str]]  # pyserini's default: Anserini's DefaultEnglishAnalyzer
+    tokenize: Callable[[str], list[str]]  # StandardTokenizer alone
+    stem: Callable[[str], str]  # PorterStemFilter alone, on one word
+
+
+@pytest.fixture(scope="module")
+def lucene() -> Lucene:
+    if not os.environ.get("JAVA_HOME") and JAVA_17.is_dir():
+        os.environ["JAVA_HOME"] = str(JAVA_17)
+    try:
+        from pyserini.analysis import Analyzer as PyseriniAnalyzer  # sets the classpath: before jnius starts the JVM
+        from pyserini.analysis import get_lucene_analyzer
+        from jnius import autoclass
+
+        custom = autoclass("org.apache.lucene.analysis.custom.CustomAnalyzer")
+        default = PyseriniAnalyzer(get_lucene_analyzer())
+        tokenizer = PyseriniAnalyzer(custom.builder().withTokenizer("standard").build())
+        stemmer = PyseriniAnalyzer(custom.builder().withTokenizer("keyword").addTokenFilter("porterStem").build())
+        default.analyze("warm up")
+    except Exception as error:  # ImportError, no JVM, wrong Java: all mean "no reference here"
+        reason = str(error).splitlines()[0] if str(error) else ""
+        pytest.skip(f"pyserini's Lucene is not usable here ({type(error).__name__}: {reason})")
+    return Lucene(
+        analyze=lambda text: list(default.analyze(text)),
+        tokenize=lambda text: list(tokenizer.analyze(text)),
+        stem=lambda word: "".join(stemmer.analyze(word)),
+    )
+
+
+def _disagreements(texts: list[str], ours: Callable[[str], list[str]], theirs: Callable[[str], list[str]]):
+    return [(text, ours(text), theirs(text)) for text in texts if ours(text) != theirs(text)]
+
+
+def test_tricky_tables_agree_with_lucene(lucene: Lucene) -> None:
+    texts = [text for text, _ in TOKENIZER_CASES + ANALYZER_CASES + LONG_TOKEN_CASES]
+    assert _disagreements(texts, tokenize, lucene.tokenize) == []
+    assert _disagreements(texts, Analyzer(), lucene.analyze) == []
+
+
+# Pieces that exercise every rule of the grammar: joins between letters/digits, Hebrew quotes, katakana,
+# South-East Asian runs, ideographs, emoji sequences (ZWJ, keycaps, flags, tags, skin tones), attached marks,
+# characters Lucene's older Unicode tables class differently, and runs long enough to hit the 255-char buffer.
+FUZZ_PIECES = [
+    "a", "b", "S", "Y", "ing", "ed", "ies", "'s", "\u2019s", "1", "2", ".", ",", ":", ";", "'", '"', "_", " ",
+    "-", "@", "/", "#\ufe0f\u20e3", "1\ufe0f\u20e3", "*\u20e3", "\U0001f1fa\U0001f1f8", "\U0001f1ec",
+    "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f", "\U0001f468\u200d\U0001f469\u200d\U0001f467",
+    "\U0001f44d\U0001f3fd", "\u2764\ufe0f", "\u263a", "\ufe0e", "\u00a9", "\u2122", "\u303d", "\u200d", "\u200b",
+    "\u0e44\u0e17\u0e22", "\u0e31", "\u30ab\u30bf", "\u30fc", "\u3072\u3089", "\u4e2d\u6587", "\u3005", "\ud55c\uae00",
+    "\u03b1", "\u03a3", "\u0130", "\u00df", "\u01c4", "\u0661", "\u066b", "\u060c", "\u2044", "\uff0c", "\uff0e",
+    "\uff1a", "\uff11", "\U0001d7d9", "\U0001d400", "\U00020000", "\u0301", "\u00ad", "\u05d0", "\u05f4", "\u00b7",
+    "\u2027", "\u309b", "\u24c2", "\u2139", "\u00b8", "\u2605", "\u0600", "\ufe10", "\u19da", "\U0001f3fb", "x" * 130,
+]
+
+
+def test_random_strings_agree_with_lucene(lucene: Lucene) -> None:
+    rng = random.Random(2025)
+    texts = ["".join(rng.choices(FUZZ_PIECES, k=rng.randint(1, 10))) for _ in range(3000)]
+    assert _disagreements(texts, tokenize, lucene.tokenize)[:5] == []
+    assert _disagreements(texts, Analyzer(), lucene.analyze)[:5] == []
+
+
+def _probe(char: str) -> str:
+    """One line that shows how a character behaves: inside, before and after letters, digits and katakana."""
+    return f"a{char}b 1{char}2 {char}x {char} x{char} {char}{char} A{char}'s \u30ab{char}\u30ab a{char}1 1{char}a"
+
+
+def _code_points(hex_ranges: str) -> Iterator[int]:
+    for span in hex_ranges.split():
+        first, _, last = span.partition("-")
+        yield from range(int(first, 16), int(last or first, 16) + 1)
+
+
+def test_character_classes_agree_with_lucene(lucene: Lucene) -> None:
+    """Every code point whose class tsqr corrects to Lucene's, and a sample of all others, behave alike."""
+    corrected = {point for spans in _LUCENE_CLASS_OVERRIDES.values() for point in _code_points(spans)}
+    rng = random.Random(9)
+    sample = rng.sample([point for point in range(0x110000) if not 0xD800 <= point < 0xE000], 40_000)
+    points = sorted(corrected | set(sample) | set(range(0x3000)))
+    differing = []
+    for start in range(0, len(points), 1000):
+        block = points[start : start + 1000]
+        text = "\n".join(_probe(chr(point)) for point in block)
+        if tokenize(text) != lucene.tokenize(text):
+            differing += [hex(point) for point in block if tokenize(_probe(chr(point))) != lucene.tokenize(_probe(chr(point)))]
+    assert differing == []
+
+
+def _generated_words() -> list[str]:
+    """Stems crossed with every suffix Porter's rules look at, plus random letter strings."""
+    stems = ["rel", "condit", "hop", "fil", "control", "analog", "sens", "agr", "ab", "b", "y", "sky", "happ",
+             "gener", "ration", "digit", "formal", "adjust", "valen", "pon", "cat", "mess", "tr", "bio"]
+    suffixes = ["", "s", "es", "sses", "ies", "ss", "ed", "eed", "ing", "y", "ational", "tional", "enci", "anci",
+                "izer", "bli", "alli", "entli", "eli", "ousli", "ization", "ation", "ator", "alism", "iveness",
+                "fulness", "ousness", "aliti", "iviti", "biliti", "logi", "icate", "ative", "alize", "iciti", "ical",
+                "ful", "ness", "al", "ance", "ence", "er", "ic", "able", "ible", "ant", "ement", "ment", "ent",
+                "sion", "tion", "ion", "ou", "ism", "ate", "iti", "ous", "ive", "ize", "e", "ll", "at", "bl", "iz"]
+    words = [stem + suffix for stem in stems for suffix in suffixes]
+    rng = random.Random(5)
+    letters = "aeiouyysssedinglbtcrzx"
+    words += ["".join(rng.choices(letters, k=rng.randint(1, 12))) for _ in range(4000)]
+    return sorted(set(words))
+
+
+def test_porter_stemmer_agrees_with_lucene(lucene: Lucene) -> None:
+    words = _generated_words()
+    assert [(w, porter_stem(w), lucene.stem(w)) for w in words if porter_stem(w) != lucene.stem(w)] == []
+
+
+def _bright_texts(shared_data: Path) -> list[str]:
+    """Every query, BRIGHT reasoning and gold answer, and every TongSearch QR reasoning."""
+    texts = []
+    for path in sorted((shared_data / "bright" / "anserini-tools" / "topics").glob("*-original.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            for line in lines:
+                row = json.loads(line)
+                texts += [row[field] for field in ("query", "reasoning", "gold_answer") if row.get(field)]
+    for path in sorted((shared_data / "tongsearch").glob("*.json")):
+        texts += json.loads(path.read_text(encoding="utf-8")).values()
+    return texts
+
+
+def test_all_real_bright_text_agrees_with_lucene(lucene: Lucene, shared_data: Path) -> None:
+    texts = _bright_texts(shared_data)
+    analyzer = Analyzer()
+    ours, theirs = analyzer.analyze_many(texts), [lucene.analyze(text) for text in texts]
+    differing = [(text[:80], mine[:20], reference[:20]) for text, mine, reference in zip(texts, ours, theirs) if mine != reference]
+    terms = sum(map(len, theirs))
+    print(f"\n{len(texts) - len(differing)}/{len(texts)} BRIGHT texts ({terms} Lucene terms) analyzed identically")
+    assert differing[:5] == []
+    words = sorted({word for text in texts for word in map(str.lower, tokenize(text)) if word.isalpha()})
+    assert [(w, porter_stem(w), lucene.stem(w)) for w in words if porter_stem(w) != lucene.stem(w)][:10] == []
