@@ -185,6 +185,20 @@ def test_bad_measures_and_runs_are_refused_clearly():
         evaluate({"q": {"a": 1}}, {"q": [Hit("a", 2.0), Hit("b", 1.0), Hit("a", 0.5)]}, ["AP"])
     with pytest.raises(ValueError, match="'q'.*'b'.*NaN"):
         evaluate({"q": {"a": 1}}, {"q": [Hit("a", 2.0), Hit("b", math.nan)]}, ["AP"])
+    with pytest.raises(ValueError, match=r"'q'.*\(doc_id, score\) pairs.*'high'"):
+        evaluate({"q": {"a": 1}}, {"q": [("a", "high")]}, ["AP"])
+    with pytest.raises(ValueError, match=r"\(doc_id, score\) pairs"):
+        evaluate({"q": {"a": 1}}, {"q": [("a", 1.0, "extra")]}, ["AP"])
+    with pytest.raises(ValueError, match="qrels query 'q': relevance of 'a' must be an integer, got '1'"):
+        evaluate({"q": {"a": "1"}}, {"q": [("a", 1.0)]}, ["AP"])
+
+
+def test_pytrec_eval_style_runs_are_accepted():
+    hits = {"q": [Hit("a", 1.0), Hit("b", 3.0), Hit("c", 1.0)]}
+    as_mapping = {"q": {"a": 1.0, "b": 3.0, "c": 1.0}}
+    qrels = {"q": {"a": 1, "c": 2}}
+    assert evaluate(qrels, as_mapping, ["nDCG@2", "AP"]) == evaluate(qrels, hits, ["nDCG@2", "AP"])
+    assert trec_order("q", as_mapping["q"]) == ["b", "c", "a"]
 
 
 def test_per_query_deltas_rank_gains_first_and_losses_last():

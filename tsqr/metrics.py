@@ -16,7 +16,8 @@ matches. This module re-implements the measures BRIGHT reports and copies trec_e
   reciprocal rank of the first relevant hit, RR@k the same but 0 when it lies below rank k.
 * Which queries get scores: those present in both the run and the qrels, where the qrels entry judges at
   least one document (pytrec_eval drops queries whose judgements are empty). A query judged only
-  non-relevant is kept and scores 0; a run query with an empty hit list is kept and scores 0.
+  non-relevant is kept and scores 0; a run query with an empty hit list is kept and scores 0. (A query whose
+  judgements are *all negative* also scores 0 here; trec_eval reads stale memory there and can even hang.)
 * Duplicate document ids within one query's hits are an error, as in trec_eval; so are NaN scores.
 
 Averaging: pytrec_eval, and therefore BRIGHT, average over the queries it returns, so queries missing from
@@ -132,16 +133,26 @@ def _resolve(measures: Iterable[Measure | str]) -> list[Measure]:
     return resolved
 
 
-def trec_order(query_id: str, hits: Sequence[Hit]) -> list[str]:
+def _ids_and_scores(query_id: str, hits: Sequence[Hit] | Mapping[str, float]) -> tuple[tuple[str, ...], np.ndarray]:
+    pairs = hits.items() if isinstance(hits, Mapping) else hits
+    try:
+        ids, raw_scores = zip(*pairs)
+        return ids, np.array(raw_scores, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"run query {query_id!r}: hits must be (doc_id, score) pairs with numeric scores, "
+                         f"got e.g. {next(iter(pairs))!r}") from None
+
+
+def trec_order(query_id: str, hits: Sequence[Hit] | Mapping[str, float]) -> list[str]:
     """The document ids of one query's hits in the order trec_eval ranks them: score descending, equal
-    scores by document id descending. Raises ValueError for NaN scores or a document listed twice."""
+    scores by document id descending. `hits` may also be a pytrec_eval-style {doc_id: score} mapping.
+    Raises ValueError for NaN or non-numeric scores and for a document listed twice."""
     if not hits:
         return []
-    ids, raw_scores = zip(*hits)
-    scores = np.array(raw_scores, dtype=np.float64)
+    ids, scores = _ids_and_scores(query_id, hits)
     if np.isnan(scores).any():
         raise ValueError(f"run query {query_id!r}: document {ids[int(np.argmax(np.isnan(scores)))]!r} has a "
-                         "NaN score")
+                         "NaN (or missing) score")
     if len(set(ids)) != len(ids):
         seen: set[str] = set()
         duplicate = next(doc for doc in ids if doc in seen or seen.add(doc))
@@ -244,9 +255,16 @@ class _Rankings:
         return np.where(ideal > 0, _ratio(dcg, ideal), dcg)
 
 
-def _pad(rows: list[list[int]], fill: int) -> np.ndarray:
-    """Ragged rows of integers -> a float matrix, short rows padded with `fill`."""
-    matrix = np.full((len(rows), max(map(len, rows), default=0)), float(fill))
+def _check_judgements(query_id: str, judged: Mapping[str, int]) -> None:
+    for doc_id, relevance in judged.items():
+        if isinstance(relevance, bool) or not isinstance(relevance, Integral):
+            raise ValueError(f"qrels query {query_id!r}: relevance of {doc_id!r} must be an integer, "
+                             f"got {relevance!r}")
+
+
+def _pad(rows: list[list[int]]) -> np.ndarray:
+    """Ragged rows of integers -> a float matrix, short rows padded with 0."""
+    matrix = np.zeros((len(rows), max(map(len, rows), default=0)))
     for index, row in enumerate(rows):
         matrix[index, :len(row)] = row
     return matrix
@@ -254,15 +272,16 @@ def _pad(rows: list[list[int]], fill: int) -> np.ndarray:
 
 def evaluate(
     qrels: Qrels,
-    run: Run,
+    run: Run | Mapping[str, Mapping[str, float]],
     measures: Iterable[Measure | str],
     *,
     relevance_level: int = 1,
 ) -> dict[str, dict[str, float]]:
     """Score every query that the run and the qrels share: {query id: {str(measure): value}}.
 
-    Queries come out in the run's order. All queries are scored together on padded matrices, so twelve
-    BRIGHT-sized domains (~1400 queries x 1000 hits) take about a third of a second.
+    `run` maps query ids to hits (any order: ranks come from scores) or, as pytrec_eval takes it, to
+    {doc_id: score}. Queries come out in the run's order. All queries are scored together on padded
+    matrices, so twelve BRIGHT-sized domains (~1400 queries x 1000 hits) take about a third of a second.
     """
     wanted = _resolve(measures)
     if isinstance(relevance_level, bool) or not isinstance(relevance_level, int) or relevance_level < 1:
@@ -270,6 +289,8 @@ def evaluate(
     query_ids = [qid for qid in run if qrels.get(qid)]
     if not query_ids:
         return {}
+    for qid in query_ids:
+        _check_judgements(qid, qrels[qid])
     cutoffs = [m.cutoff for m in wanted]
     depth = None if None in cutoffs else max(cutoffs)  # only the top `depth` ranks can matter
 
@@ -279,7 +300,7 @@ def evaluate(
         ranks_of_judged, relevances = _judged_ranks(ordered, qrels[qid])
         relevance[row, ranks_of_judged] = relevances
     ideal_gains = _pad([sorted((rel for rel in qrels[qid].values() if rel > 0), reverse=True)[:depth]
-                        for qid in query_ids], fill=0)
+                        for qid in query_ids])
     num_relevant = np.array([sum(rel >= relevance_level for rel in qrels[qid].values()) for qid in query_ids],
                             dtype=np.float64)
     table = _Rankings(relevance, ideal_gains, num_relevant, relevance_level)
