@@ -151,12 +151,13 @@ def evaluate(files, corpus_files, name, hub_domains, limit, source, model, reaso
     for update in job.run(data):
         progress(update.fraction, desc=update.message)
         corpora = gr.skip()
-        if len(update.corpus_ids) > known_corpora:  # a loaded domain becomes searchable in the Search tab
-            known_corpora = len(update.corpus_ids)
+        last = update.done or bool(update.error)  # API callers only see the last yield: it carries everything
+        if len(update.corpus_ids) > known_corpora or (last and update.corpus_ids):
+            known_corpora = len(update.corpus_ids)  # a loaded domain becomes searchable in the Search tab
             session_ids = list(dict.fromkeys([*session_ids, *update.corpus_ids]))
             corpora = corpus_dropdown(session_ids, update.corpus_ids[-1])
         results = unchanged
-        if len(update.reports) > shown_reports:
+        if len(update.reports) > shown_reports or (last and update.reports):
             shown_reports = len(update.reports)
             gained, lost = biggest_changes(update.reports)
             results = (summary_table(update.reports), domain_bars(update.reports), query_scatter(update.reports),
@@ -191,22 +192,24 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
     with gr.Row():
         corpus = gr.Dropdown(STORE.choices([]), value=DEMO_ID, label="Corpus", allow_custom_value=True, scale=1)
         examples = gr.Dropdown(example_choices(DEMO_ID), value=None, label="Example queries (with gold documents)",
-                               scale=2)
-    query = gr.Textbox(label="Query", lines=3, placeholder="Ask something a keyword search would miss...")
+                               scale=2, elem_id="examples")
+    query = gr.Textbox(label="Query", lines=3, placeholder="Ask something a keyword search would miss...",
+                       elem_id="query")
     with gr.Row():
         model = _model_selector()
-        max_tokens = gr.Slider(16, 1024, value=256, step=8, label="Max new tokens")
+        max_tokens = gr.Slider(16, 1024, value=256, step=8, label="Max new tokens", elem_id="search-max-tokens")
         k = gr.Slider(1, 50, value=10, step=1, label="Results per column")
         scoring = gr.Radio(SCORINGS, value="bright", label="Scoring")
     with gr.Row():
-        run = gr.Button("Search", variant="primary")
+        run = gr.Button("Search", variant="primary", elem_id="search-button")
         stop = gr.Button("Stop", variant="stop")
     with gr.Accordion("Search your own documents", open=not DEMO_ID):
         gr.Markdown(DEMO_NOTE or "Files of documents with `id` and `content` (parquet, jsonl, json; gzip ok).")
         uploads = gr.File(file_count="multiple", file_types=[".parquet", ".jsonl", ".json", ".gz"], label="Documents")
         load = gr.Button("Load documents")
         load_status = gr.Markdown()
-    reasoning = gr.Textbox(label="Reasoning (streams in as the model writes)", lines=6, interactive=False)
+    reasoning = gr.Textbox(label="Reasoning (streams in as the model writes)", lines=6, interactive=False,
+                           elem_id="reasoning")
     info = gr.Markdown()
     moves = gr.Markdown()
     with gr.Row(equal_height=False):
@@ -288,5 +291,11 @@ def build_demo() -> gr.Blocks:
 
 demo = build_demo()
 
+
+def launch(**options):
+    """Serve `demo` with the app's queue, upload limit, theme and CSS; `options` go to `Blocks.launch`."""
+    return demo.queue(max_size=64).launch(max_file_size=MAX_UPLOAD, css=CSS, theme=gr.themes.Soft(), **options)
+
+
 if __name__ == "__main__":
-    demo.queue(max_size=64).launch(max_file_size=MAX_UPLOAD, css=CSS, theme=gr.themes.Soft())
+    launch()

@@ -1,0 +1,185 @@
+"""The app served for real on 127.0.0.1: driven through its API with gradio_client, and in headless Chromium.
+
+The server runs in a thread of this process on a free port, as `python app.py` serves it (app.launch). Searches
+use the bundled demo corpus; "none" is used where the point is the interface, the embedded model where the point
+is generation (24 new tokens, so it stays fast). The browser test saves assets/screenshot_search.png for the README.
+"""
+from __future__ import annotations
+
+import json
+import re
+import socket
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOT = Path(__file__).resolve().parents[1] / "assets" / "screenshot_search.png"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served():
+    import app
+
+    if app.DEMO_ID is None:
+        pytest.skip(f"the bundled demo corpus is missing: {app.DEMO_NOTE}")
+    port = _free_port()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield app, f"http://127.0.0.1:{port}/"
+    app.demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(served):
+    from gradio_client import Client
+
+    return Client(served[1], verbose=False)
+
+
+@pytest.fixture(scope="module")
+def example(served):
+    app, _ = served
+    return app.STORE.get(app.DEMO_ID).domain.examples[0]
+
+
+def doc_ids(column_html: str) -> list[str]:
+    return re.findall(r'data-doc-id="([^"]+)"', column_html)
+
+
+def gold_ids(column_html: str) -> list[str]:
+    return re.findall(r'data-doc-id="([^"]+)" data-rank="\d+" data-gold="true"', column_html)
+
+
+def test_search_of_a_dataset_query_marks_gold_documents_and_scores_both_sides(client, example):
+    reasoning, info, moves, raw, reasoned = client.predict(query=example.query, model="none", api_name="/search")
+    assert reasoning == example.query  # the "none" model searches with the query itself
+    assert len(doc_ids(raw)) == 10 and doc_ids(raw) == doc_ids(reasoned)
+    assert f"`{example.id}`" in info and "nDCG@10 raw" in info
+    assert set(gold_ids(raw)) <= set(example.gold_ids)
+    for gold in example.gold_ids:
+        assert f"`{gold}`" in moves and "same rank" in moves
+
+
+def test_typed_query_is_searched_without_scores(client):
+    _, info, moves, raw, _ = client.predict(query="why do onions make eyes water", model="none", k=5,
+                                            api_name="/search")
+    assert "Typed query" in info and moves == "" and len(doc_ids(raw)) == 5
+    assert "<mark>" in raw
+
+
+@pytest.mark.slow
+def test_search_with_the_embedded_model_streams_its_reasoning(client, example):
+    job = client.submit(query=example.query, model="default", max_new_tokens=24, api_name="/search")
+    final = job.result(timeout=300)
+    reasoning, info, _, raw, reasoned = final
+    assert reasoning.strip() and reasoning != example.query
+    assert len(doc_ids(reasoned)) == 10 and "reasoned" in info
+    first = job.outputs()[0]  # raw results are shown before the model has written anything
+    assert first[0] == "" and doc_ids(first[3]) == doc_ids(raw) and "waiting" in first[4]
+
+
+def _subset(folder: Path) -> tuple[Path, Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    topics = {"tides": "moon gravity pulls ocean water causing tides", "rust": "iron oxidises into rust"}
+    queries = {topic: f"strange thing near my house, case {i}" for i, topic in enumerate(topics)}
+    examples, documents, reasonings = folder / "examples.jsonl", folder / "documents.jsonl", folder / "reasoned.json"
+    examples.write_text("\n".join(json.dumps({"id": f"q-{t}", "query": q, "gold_ids": [f"{t}-gold"]})
+                                  for t, q in queries.items()))
+    rows = [{"id": f"{t}-gold", "content": text} for t, text in topics.items()]
+    rows += [{"id": f"noise-{i}", "content": f"strange thing near my house {i}"} for i in range(5)]
+    documents.write_text("\n".join(json.dumps(row) for row in rows))
+    reasonings.write_text(json.dumps({q: topics[t] for t, q in queries.items()}))
+    return examples, documents, reasonings
+
+
+def test_evaluation_of_an_uploaded_subset_then_search_in_it(client, tmp_path):
+    from gradio_client import handle_file
+
+    examples, documents, reasonings = _subset(tmp_path)
+    outputs = client.predict(files=[handle_file(examples), handle_file(documents)], corpus_files=None, name="mine",
+                             source="precomputed reasoning file", reasoning_file=handle_file(reasonings),
+                             api_name="/evaluate")
+    status, table, bars, scatter, histogram, gained, lost, downloads, corpus = outputs
+    assert "finished 1 domain" in status and "Error" not in status
+    rows = {(row[0], row[2]): row for row in table["data"]}
+    assert rows[("mine", "nDCG@10")][4] == 100.0 and rows[("mine", "nDCG@10")][3] < 100.0
+    assert json.loads(bars["plot"])["data"][0]["x"] == ["mine"]
+    assert "q-tides" in gained or "q-rust" in gained
+    names = {Path(path).name for path in downloads}
+    assert {"results.json", "summary.csv", "per_query.csv", "mine.raw.trec", "mine.reasoned.trec"} <= names
+    results = json.loads(Path(next(p for p in downloads if p.endswith("results.json"))).read_text())
+    assert results["mine"]["reasonings"]["q-tides"].startswith("moon gravity")
+
+    # The evaluated domain is now a corpus of this session's Search tab (selected there), with its queries judged.
+    assert corpus["value"] in [value for _, value in corpus["choices"]]
+    _, info, _, raw, _ = client.predict(query="strange thing near my house, case 0", corpus_id=corpus["value"],
+                                        model="none", api_name="/search")
+    assert "`q-tides`" in info and "tides-gold" in doc_ids(raw)
+
+
+def test_a_bad_upload_is_reported_readably(client, tmp_path):
+    from gradio_client import handle_file
+
+    bad = tmp_path / "examples.jsonl"
+    bad.write_text('{"id": "q1", "query": "no judgements here"}\n')
+    documents = tmp_path / "documents.jsonl"
+    documents.write_text('{"id": "d1", "content": "text"}\n')
+    status, *_ = client.predict(files=[handle_file(bad), handle_file(documents)], corpus_files=None, name="",
+                                reasoning_file=None, model="none", api_name="/evaluate")
+    assert status.startswith("**Error**") and "examples.jsonl" in status and "gold_ids" in status
+    assert "Traceback" not in status and "/tmp/" not in status
+
+
+def test_uploaded_documents_can_be_searched(client, tmp_path):
+    from gradio_client import handle_file
+
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text("\n".join(json.dumps({"id": f"n{i}", "content": text}) for i, text in
+                               enumerate(["photosynthesis in leaves", "tides and the moon", "rust on iron"])))
+    message, corpus = client.predict(files=[handle_file(notes)], api_name="/load_documents")
+    assert message.startswith("Loaded 3 documents")
+    _, _, _, raw, _ = client.predict(query="moon tides", corpus_id=corpus["value"], model="none", api_name="/search")
+    assert doc_ids(raw)[0] == "n1"
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"id": "x"}\n')
+    message, _ = client.predict(files=[handle_file(broken)], api_name="/load_documents")
+    assert "broken.jsonl" in message and "content" in message
+
+
+@pytest.mark.slow
+def test_search_in_a_real_browser(served, example):
+    """Chromium loads the page, picks an example query, searches with the embedded model, and both columns fill."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package to run the browser test")
+    from playwright.sync_api import expect, sync_playwright
+
+    _, url = served
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url)
+            page.locator("#examples input").click()
+            page.get_by_role("option").first.click()
+            expect(page.locator("#query textarea")).to_have_value(example.query)
+            tokens = page.locator("#search-max-tokens input[type=number]")
+            tokens.fill("64")
+            tokens.press("Enter")
+            page.locator("#search-button").click()
+            expect(page.locator("#reasoned-results .tsqr-hit")).to_have_count(10, timeout=120_000)
+            expect(page.locator("#raw-results .tsqr-hit")).to_have_count(10)
+            assert page.locator("#reasoning textarea").input_value().strip()
+            assert page.locator(".tsqr-hit.gold").count() >= 1
+            assert page.locator("#raw-results mark").count() > 0
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+        finally:
+            browser.close()
+    assert SCREENSHOT.stat().st_size > 10_000
