@@ -9,18 +9,17 @@ BRIGHT's official BM25 and TongSearch QR's evaluation tokenize with pyserini's d
 DefaultEnglishAnalyzer). Any difference in terms moves nDCG@10, so this module reproduces that chain exactly,
 in its order, without a JVM:
 
-1. StandardTokenizer: Unicode UAX#29 word segmentation as Lucene's JFlex grammar states it (Unicode 9 word-break
-   properties, emoji sequences as tokens, every CJK ideograph and hiragana its own token, runs of Thai/Lao/
-   Myanmar/Khmer kept whole, tokens longer than 255 UTF-16 units cut into 255-unit pieces).
+1. StandardTokenizer (tsqr.analysis_tokenizer): Unicode UAX#29 words as Lucene's JFlex grammar cuts them.
 2. EnglishPossessiveFilter: a trailing 's, ’s or ＇s (either case) is dropped.
 3. LowerCaseFilter: Java's per-code-point lower case (so no Greek final sigma, 'İ' -> 'i').
 4. StopFilter: Lucene's 33 English stop words.
 5. PorterStemFilter: Lucene's port of Martin Porter's own C release, which is neither the 1980 paper
    (it has 'bli'->'ble' and 'logi'->'log') nor Porter2/Snowball English; words under 3 UTF-16 units stay as is.
+   PyStemmer's "porter" differs from it on 93 of the 38,325 distinct words of BRIGHT's queries, reasonings and
+   answers (ecology: Lucene "ecolog", PyStemmer "ecologi"; impossibly: "imposs" against "impossibli").
 
-Character classes come from the `regex` package's Unicode tables (newer than Unicode 9), so characters that were
-assigned or reclassified after Unicode 9 can tokenize differently from Lucene; tests/test_analysis_lucene.py
-measures the agreement on real BRIGHT text.
+Each distinct token is mapped to its term once and remembered, so after the first documents analysis costs
+little more than tokenizing. tests/test_analysis_lucene.py checks all of this against pyserini's Lucene.
 """
 from __future__ import annotations
 
@@ -46,7 +45,7 @@ STEMMERS = ("porter", "none")
 _MAX_CACHED_TERMS = 2_000_000  # raw token -> term memo; cleared when larger, to bound memory on huge corpora
 
 # ---------------------------------------------------------------------------------------------------------------
-# 2-3. EnglishPossessiveFilter and LowerCaseFilter
+# 2-3. EnglishPossessiveFilter and LowerCaseFilter (1. is tsqr.analysis_tokenizer; 4. is a set lookup)
 # ---------------------------------------------------------------------------------------------------------------
 
 
