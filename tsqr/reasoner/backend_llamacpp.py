@@ -28,6 +28,7 @@ from tsqr.reasoner.base import Completion, GeneratingReasoner, Messages, Reasone
 from tsqr.reasoner.cache import ReasoningCache
 from tsqr.reasoner.identity import path_identity
 from tsqr.reasoner.settings import GenerationSettings
+from tsqr.reasoner.threads import cpu_threads
 
 BACKEND = "llama.cpp"
 SLOT_CONTEXT = 4096
@@ -38,24 +39,6 @@ def llamacpp_available() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("xllamacpp") is not None
-
-
-def idle_cores() -> int:
-    """Cores nobody else is using right now (cores minus the 1-minute load average), at least one.
-
-    llama.cpp's worker threads busy-wait at every layer's barrier, so one thread that the OS parks behind
-    another process stalls all the others: on a 2-core machine with other work running, 2 threads measured
-    ten times slower than 1. Asking only for idle cores keeps llama.cpp fast on busy machines and lets it use
-    every core on an idle one.
-    """
-    import os
-
-    cores = os.cpu_count() or 1
-    try:
-        busy = os.getloadavg()[0]
-    except OSError:  # not available on this platform
-        return cores
-    return max(1, min(cores, round(cores - busy)))
 
 
 class LlamaCppReasoner(GeneratingReasoner):
@@ -75,7 +58,7 @@ class LlamaCppReasoner(GeneratingReasoner):
         params.n_ctx = SLOT_CONTEXT * self.settings.batch_size
         params.use_jinja = True  # render the GGUF's own chat template, as transformers does
         params.verbosity = -1
-        threads = self.settings.threads or idle_cores()
+        threads = cpu_threads(self.settings.threads)  # see tsqr.reasoner.threads: spinning threads hate sharing
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
         try:

@@ -21,6 +21,7 @@ from tsqr.reasoner.base import Completion, GeneratingReasoner, Messages, Reasone
 from tsqr.reasoner.cache import ReasoningCache
 from tsqr.reasoner.identity import ModelIdentity, path_identity
 from tsqr.reasoner.settings import GenerationSettings
+from tsqr.reasoner.threads import cpu_threads
 
 BACKEND = "transformers"
 
@@ -34,6 +35,13 @@ def pick_device(setting: str = "auto") -> tuple[str, Any]:
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return device, dtype
     return device, torch.float32
+
+
+def use_cpu_threads(requested: int = 0) -> None:
+    """Give PyTorch the idle cores only (process-wide; see tsqr.reasoner.threads for the measurements)."""
+    import torch
+
+    torch.set_num_threads(cpu_threads(requested))
 
 
 def load_model_and_tokenizer(location: str | Path, device: str = "auto") -> tuple[Any, Any, str]:
@@ -70,10 +78,8 @@ class TransformersReasoner(GeneratingReasoner):
         tokenizer.padding_side = "left"
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
-        if self.settings.threads:
-            import torch
-
-            torch.set_num_threads(self.settings.threads)
+        if device == "cpu":
+            use_cpu_threads(self.settings.threads)
         self._warned_no_template = False
 
     @classmethod
@@ -81,6 +87,7 @@ class TransformersReasoner(GeneratingReasoner):
              cache: bool | ReasoningCache = True, label: str | None = None) -> "TransformersReasoner":
         """Load from a hub id, folder or .gguf file; the identity pins the weights (file hash or hub commit)."""
         settings = settings or GenerationSettings()
+        use_cpu_threads(settings.threads)  # dequantising a GGUF is CPU work too
         model, tokenizer, device = load_model_and_tokenizer(location, settings.device)
         if Path(location).exists():
             identity = path_identity(Path(location), BACKEND)

