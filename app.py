@@ -26,7 +26,9 @@ from tsqr.app_render import CSS, changes_html, gold_moves_markdown, results_html
 log = logging.getLogger("tsqr.app")
 
 MAX_UPLOAD = "200mb"
-GENERATION_CONCURRENCY = 1  # one model generation at a time: several users must not exhaust memory
+# Bounded generation: at most one search and one evaluation run a model at once (the ReasonerPool keeps two
+# models), so several users queue instead of exhausting memory.
+SEARCH_CONCURRENCY = EVALUATION_CONCURRENCY = 1
 SCORINGS = [("BRIGHT BM25 (official)", "bright"), ("classic Lucene BM25", "classic"),
             ("fusion of raw and reasoned (RRF)", "fusion")]
 REASONING_MODEL, REASONING_FILE = "model", "precomputed reasoning file"
@@ -107,13 +109,13 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
         comparison = compare(corpus.domain, index, query, None, **options)
         yield ("", scores_markdown(comparison), "", results_html(comparison.raw, "raw"),
                results_html(None, "reasoned", f"waiting for {model} to reason..."))
-        reasoner = POOL.get(model, _settings(max_new_tokens))
         text, shown_at = "", 0.0
-        for piece in STREAM(reasoner, query):
-            text += piece
-            if time.monotonic() - shown_at > STREAM_REFRESH_S:
-                shown_at = time.monotonic()
-                yield text, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        with POOL.lease(model, _settings(max_new_tokens)) as reasoner:
+            for piece in STREAM(reasoner, query):
+                text += piece
+                if time.monotonic() - shown_at > STREAM_REFRESH_S:
+                    shown_at = time.monotonic()
+                    yield text, gr.skip(), gr.skip(), gr.skip(), gr.skip()
         comparison = compare(corpus.domain, index, query, text, **options)
         yield (text, scores_markdown(comparison), gold_moves_markdown(comparison),
                results_html(comparison.raw, "raw"), results_html(comparison.reasoned, "reasoned"))
@@ -226,10 +228,10 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
     load.click(load_documents, [uploads, session_ids], [load_status, session_ids, corpus], api_name="load_documents")
     searching = run.click(search, [query, corpus, model, max_tokens, k, scoring],
                           [reasoning, info, moves, raw_column, reasoned_column], api_name="search",
-                          concurrency_limit=GENERATION_CONCURRENCY, concurrency_id="generation")
+                          concurrency_limit=SEARCH_CONCURRENCY, concurrency_id="search")
     query.submit(search, [query, corpus, model, max_tokens, k, scoring],
                  [reasoning, info, moves, raw_column, reasoned_column], api_visibility="private",
-                 concurrency_limit=GENERATION_CONCURRENCY, concurrency_id="generation")
+                 concurrency_limit=SEARCH_CONCURRENCY, concurrency_id="search")
     stop.click(None, cancels=[searching])
     return corpus
 
@@ -270,7 +272,7 @@ def _evaluate_tab(session_ids: gr.State, search_corpus: gr.Dropdown) -> None:
                                    scoring, session_ids],
                         [status, table, bars, scatter, histogram, gained, lost, downloads, session_ids,
                          search_corpus], api_name="evaluate",
-                        concurrency_limit=GENERATION_CONCURRENCY, concurrency_id="generation")
+                        concurrency_limit=SEARCH_CONCURRENCY, concurrency_id="search")
     stop.click(None, cancels=[running])
 
 
@@ -284,8 +286,8 @@ def build_demo() -> gr.Blocks:
         with gr.Tab("Evaluate"):
             _evaluate_tab(session_ids, search_corpus)
         footer = gr.Markdown()
-        app.load(lambda: f"<small>Generation runs on {hardware()}; one generation at a time, others queue.</small>",
-                 None, footer, api_visibility="private")
+        app.load(lambda: f"<small>Generation runs on {hardware()}. Searches and evaluations queue: one of each runs "
+                         "at a time.</small>", None, footer, api_visibility="private")
     return app
 
 

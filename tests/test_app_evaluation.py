@@ -161,8 +161,8 @@ def test_a_stopped_generation_resumes_from_the_cache(tmp_path, store):
                 updates.close()  # what the Stop button does: the generator is abandoned at a yield
                 break
         assert first.state.reports == []
-        reasoner = pool.get("default", settings)
-        assert len(reasoner.cache) == 1
+        with pool.lease("default", settings) as reasoner:
+            assert len(reasoner.cache) == 1
 
         second = EvaluationJob(store, tmp_path / "out2", config(), reasoning, pool)
         state, _ = run_all(second, DataChoice(files=files, limit=3))

@@ -185,14 +185,14 @@ class EvaluationJob:
         settings = self.reasoning.settings or GenerationSettings()
         self.pool = self.pool or ReasonerPool()
         yield self._step(0.0, f"[{domain.name}] loading model {self.reasoning.model}")
-        reasoner = self.pool.get(self.reasoning.model, settings)
         reason = on_gpu(reasoned_texts)
         texts: dict[str, str] = {}
         examples = domain.examples
-        for start in range(0, len(examples), settings.batch_size):
-            batch = Domain(domain.name, examples[start:start + settings.batch_size], source=domain.source)
-            texts.update(reason(batch, reasoner))
-            done = min(start + settings.batch_size, len(examples))
-            yield self._step(0.9 * done / len(examples),
-                             f"[{domain.name}] reasoning with {reasoner.name}: {done}/{len(examples)} queries")
+        with self.pool.lease(self.reasoning.model, settings) as reasoner:
+            for start in range(0, len(examples), settings.batch_size):
+                batch = Domain(domain.name, examples[start:start + settings.batch_size], source=domain.source)
+                texts.update(reason(batch, reasoner))
+                done = min(start + settings.batch_size, len(examples))
+                yield self._step(0.9 * done / len(examples),
+                                 f"[{domain.name}] reasoning with {reasoner.name}: {done}/{len(examples)} queries")
         return texts

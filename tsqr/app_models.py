@@ -2,13 +2,13 @@
 
 Usage:
     pool = ReasonerPool()
-    reasoner = pool.get(configured_model(), GenerationSettings(max_new_tokens=256))
-    for piece in on_gpu(stream_pieces)(reasoner, "Why do cats purr?"): ...
+    with pool.lease(configured_model(), GenerationSettings(max_new_tokens=256)) as reasoner:
+        for piece in on_gpu(stream_pieces)(reasoner, "Why do cats purr?"): ...
 
 A model is loaded the first time a user asks for it, never at import: `import app` (tests, the Spaces builder)
 stays fast, and a Space whose users only evaluate precomputed reasonings never pays for weights. Loaded
-reasoners are kept, at most `capacity` of them, and shared by every session; the app's queue lets one
-generation run at a time, so concurrent users wait their turn instead of exhausting memory.
+reasoners are kept, at most `capacity` of them, and shared by every session; the app's queue bounds how many
+generations run at once, so concurrent users wait their turn instead of exhausting memory.
 
 On Hugging Face ZeroGPU the `spaces` package grants a GPU only inside functions decorated with `spaces.GPU`,
 so the generation entry points are wrapped with `on_gpu`; elsewhere the wrapper is the identity and the
@@ -21,6 +21,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -78,7 +79,11 @@ def stream_pieces(reasoner: "Reasoner", query: str) -> Iterator[str]:
 
 
 class ReasonerPool:
-    """Loaded reasoners keyed by (model spec, generation settings), least recently used closed beyond capacity."""
+    """Loaded reasoners keyed by (model spec, generation settings), shared by every session.
+
+    Callers borrow a reasoner with `lease`; beyond `capacity` models the least recently used one is dropped,
+    and closed as soon as no running search or evaluation is still using it.
+    """
 
     def __init__(self, capacity: int = 2, loader: Callable[..., "Reasoner"] | None = None) -> None:
         if capacity < 1:
@@ -86,10 +91,25 @@ class ReasonerPool:
         self.capacity = capacity
         self._loader = loader
         self._loaded: OrderedDict[tuple[str, "GenerationSettings"], "Reasoner"] = OrderedDict()
+        self._users: dict[int, int] = {}  # id(reasoner) -> running leases
+        self._dropped: dict[int, "Reasoner"] = {}  # evicted while leased: closed by the last release
         self._lock = threading.Lock()
 
-    def get(self, spec: str, settings: "GenerationSettings") -> "Reasoner":
-        """The reasoner for `spec` (loaded on first use, with its reasoning cache on), shared by all sessions."""
+    def loaded(self) -> list[str]:
+        """Names of the models kept loaded, least recently used first."""
+        with self._lock:
+            return [reasoner.name for reasoner in self._loaded.values()]
+
+    @contextmanager
+    def lease(self, spec: str, settings: "GenerationSettings") -> Iterator["Reasoner"]:
+        """The reasoner for `spec` (loaded on first use, its reasoning cache on) for the duration of a block."""
+        reasoner = self._acquire(spec, settings)
+        try:
+            yield reasoner
+        finally:
+            self._release(reasoner)
+
+    def _acquire(self, spec: str, settings: "GenerationSettings") -> "Reasoner":
         spec = spec.strip()
         if not spec:
             raise ValueError('no model given: choose "default", "none", a hub id, a local folder, a .gguf file '
@@ -101,10 +121,23 @@ class ReasonerPool:
                 reasoner = self._load(spec, settings)
                 self._loaded[key] = reasoner
             self._loaded.move_to_end(key)
+            self._users[id(reasoner)] = self._users.get(id(reasoner), 0) + 1
             while len(self._loaded) > self.capacity:
                 _, evicted = self._loaded.popitem(last=False)
-                evicted.close()
+                if self._users.get(id(evicted)):
+                    self._dropped[id(evicted)] = evicted
+                else:
+                    evicted.close()
             return reasoner
+
+    def _release(self, reasoner: "Reasoner") -> None:
+        with self._lock:
+            self._users[id(reasoner)] -= 1
+            if self._users[id(reasoner)] == 0:
+                del self._users[id(reasoner)]
+                dropped = self._dropped.pop(id(reasoner), None)
+                if dropped is not None:
+                    dropped.close()
 
     def _load(self, spec: str, settings: "GenerationSettings") -> "Reasoner":
         loader = self._loader
@@ -113,7 +146,11 @@ class ReasonerPool:
         return loader(spec, settings)
 
     def close(self) -> None:
-        """Free every loaded model (llama.cpp threads, GPU memory)."""
+        """Free every loaded model that is not in use (llama.cpp threads, GPU memory)."""
         with self._lock:
             while self._loaded:
-                self._loaded.popitem(last=False)[1].close()
+                _, reasoner = self._loaded.popitem(last=False)
+                if self._users.get(id(reasoner)):
+                    self._dropped[id(reasoner)] = reasoner
+                else:
+                    reasoner.close()
