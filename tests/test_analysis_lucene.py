@@ -27,6 +27,7 @@ class Lucene(NamedTuple):
     analyze: Callable[[str], list[str]]  # pyserini's default: Anserini's DefaultEnglishAnalyzer
     tokenize: Callable[[str], list[str]]  # StandardTokenizer alone
     stem: Callable[[str], str]  # PorterStemFilter alone, on one word
+    tokenize_cut: Callable[[str, int], list[str]]  # StandardTokenizer with another maxTokenLength
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +44,11 @@ def lucene() -> Lucene:
         tokenizer = PyseriniAnalyzer(custom.builder().withTokenizer("standard").build())
         stemmer = PyseriniAnalyzer(custom.builder().withTokenizer("keyword").addTokenFilter("porterStem").build())
         default.analyze("warm up")
+
+        def tokenize_cut(text: str, max_token_length: int) -> list[str]:
+            builder = custom.builder().withTokenizer("standard", "maxTokenLength", str(max_token_length))
+            return list(PyseriniAnalyzer(builder.build()).analyze(text))
+
     except Exception as error:  # ImportError, no JVM, wrong Java: all mean "no reference here"
         reason = str(error).splitlines()[0] if str(error) else ""
         pytest.skip(f"pyserini's Lucene is not usable here ({type(error).__name__}: {reason})")
@@ -50,6 +56,7 @@ def lucene() -> Lucene:
         analyze=lambda text: list(default.analyze(text)),
         tokenize=lambda text: list(tokenizer.analyze(text)),
         stem=lambda word: "".join(stemmer.analyze(word)),
+        tokenize_cut=tokenize_cut,
     )
 
 
@@ -83,6 +90,14 @@ def test_random_strings_agree_with_lucene(lucene: Lucene) -> None:
     texts = ["".join(rng.choices(FUZZ_PIECES, k=rng.randint(1, 10))) for _ in range(3000)]
     assert _disagreements(texts, tokenize, lucene.tokenize)[:5] == []
     assert _disagreements(texts, Analyzer(), lucene.analyze)[:5] == []
+
+
+def test_other_token_length_limits_agree_with_lucene(lucene: Lucene) -> None:
+    rng = random.Random(31)
+    texts = ["".join(rng.choices(FUZZ_PIECES, k=rng.randint(1, 8))) for _ in range(200)]
+    for limit in (1, 2, 3, 7, 40):
+        text = "\n".join(texts)
+        assert tokenize(text, limit) == lucene.tokenize_cut(text, limit), limit
 
 
 def _probe(char: str) -> str:

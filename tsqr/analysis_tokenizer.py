@@ -66,12 +66,8 @@ _LUCENE_CLASS_OVERRIDES = {
         "1f6f1-1f6f2 1f774-1f77f 1f7d5-1f7d9 1f8b0-1f8bb 1f8c0-1f8c1 1f8d0-1f8d8 1fa00-1fa57 1fa60-1fa6d "
         "1fb00-1fbff"
     ),
-    "south_east_asian": (
-        "19da"
-    ),
-    "mid_number": (
-        "fe10 fe14"
-    ),
+    "south_east_asian": "19da",
+    "mid_number": "fe10 fe14",
 }
 # Which override classes each character set of the grammar takes in; every set first drops all overridden points.
 _OVERRIDE_MEMBERS = {
@@ -103,8 +99,8 @@ _SETS = {
     "mid_number": r"[\p{WB=MidNum}\p{WB=MidNumLet}\p{WB=Single_Quote}]",
     "connector": r"\p{WB=ExtendNumLet}",
     "regional": r"\p{WB=Regional_Indicator}",
-    # Lucene's EmojiChar: pictographs, and emoji that are not regional indicators, keycap bases, the
-    # "accidental" ©®™〰〽 or skin-tone modifiers (those only count inside sequences).
+    # Lucene's EmojiChar: pictographs (© ® ™ among them), and the other emoji except regional indicators,
+    # keycap bases and skin-tone modifiers, which count only inside their sequences.
     "emoji": r"[\p{Extended_Pictographic}[\p{Emoji}--[\p{WB=Regional_Indicator}0-9#*\u00A9\u00AE\u2122\u3030"
     r"\u303D\p{Emoji_Modifier}]]]",
     "emoji_start": _EMOJI_START,
@@ -155,7 +151,7 @@ def _char_class(universe: str, name: str) -> str:
 
 @functools.lru_cache(maxsize=None)
 def _patterns(astral: bool) -> _Patterns:
-    """Build the patterns once per process, on first use (about 0.3 s).
+    """Build the patterns once per process, on first use (about half a second).
 
     A class confined to the Basic Multilingual Plane compiles to a bitmap, several times faster than one that
     holds characters above U+FFFF, so texts without such characters (nearly all) get BMP-only patterns.
@@ -241,7 +237,13 @@ def _tokenize_carefully(patterns: _Patterns, text: str, max_token_length: int) -
         start, end = found.span()
         window = _window_end(text, start, max_token_length)
         if end > window:
-            end = patterns.token.match(text, start, window).end()
+            in_window = patterns.token.match(text, start, window)
+            if in_window is None:  # possible only with a tiny max_token_length
+                if window == start:  # not even the first character fits: Lucene's scanner ends the stream
+                    break
+                position = start + 1  # no rule matches in the buffer: the character is skipped
+                continue
+            end = in_window.end()
         if patterns.letter_emoji.match(text, start):
             as_emoji = patterns.emoji.match(text, start, window)
             end = max(end, as_emoji.end() if as_emoji else end)
@@ -254,6 +256,6 @@ def _window_end(text: str, start: int, units: int) -> int:
     """The end index of the longest stretch from `start` that fits in `units` UTF-16 chars (Java's length)."""
     end = min(len(text), start + units)
     if not text.isascii():
-        while len(text[start:end].encode("utf-16-le")) > 2 * units:
+        while len(text[start:end].encode("utf-16-le", "surrogatepass")) > 2 * units:
             end -= 1
     return end
