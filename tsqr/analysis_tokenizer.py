@@ -187,9 +187,11 @@ def _patterns(astral: bool) -> _Patterns:
     # for the sequence rather than swallowed as an attached character, which is what longest match does.
     emoji_attached = f"(?:{sets['attach_to_emoji']}|\u200d(?!\u200d*{sets['emoji_start']}))*"
     keycap_attached = f"(?:{sets['attach_to_emoji']}|\u200d)*"
+    # Skin-tone modifiers are Extend characters, so the first alternative already covers base + modifier;
+    # the second is for a modifier on its own.
     one_emoji = (
-        f"(?:\u200d*{sets['modifier_base']}{emoji_attached})?{sets['modifier']}{emoji_attached}"
-        f"|\u200d*{sets['emoji']}{emoji_attached}\ufe0f?"
+        f"\u200d*{sets['emoji']}{emoji_attached}\ufe0f?"
+        f"|(?:\u200d*{sets['modifier_base']}{emoji_attached})?{sets['modifier']}{emoji_attached}"
     )
     emoji = (
         f"(?:{one_emoji})(?:[\U000e0020-\U000e007e]+\U000e007f|(?:\u200d(?:{one_emoji}))*)"
