@@ -228,9 +228,11 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
     load.click(load_documents, [uploads, session_ids], [load_status, session_ids, corpus], api_name="load_documents")
     searching = run.click(search, [query, corpus, model, max_tokens, k, scoring],
                           [reasoning, info, moves, raw_column, reasoned_column], api_name="search",
+                          show_progress_on=reasoning,
                           concurrency_limit=SEARCH_CONCURRENCY, concurrency_id="search")
     query.submit(search, [query, corpus, model, max_tokens, k, scoring],
                  [reasoning, info, moves, raw_column, reasoned_column], api_visibility="private",
+                 show_progress_on=reasoning,
                  concurrency_limit=SEARCH_CONCURRENCY, concurrency_id="search")
     stop.click(None, cancels=[searching])
     return corpus
@@ -242,7 +244,8 @@ def _evaluate_tab(session_ids: gr.State, search_corpus: gr.Dropdown) -> None:
     gr.Markdown("Upload a BRIGHT subset (examples + documents as parquet/jsonl/json, a zip of the hub layout, or "
                 "Anserini topics + qrels with the corpus below), or pick BRIGHT domains from the hub (online).")
     with gr.Row():
-        files = gr.File(file_count="multiple", label="BRIGHT subset (queries and judgements, maybe documents)")
+        files = gr.File(file_count="multiple", label="BRIGHT subset (queries and judgements, maybe documents)",
+                        elem_id="evaluate-files")
         corpus_files = gr.File(file_count="multiple", label="Corpus, when the subset has none (Anserini)")
     with gr.Row():
         name = gr.Textbox(label="Domain name of the upload", placeholder="inferred from the file names")
@@ -253,15 +256,16 @@ def _evaluate_tab(session_ids: gr.State, search_corpus: gr.Dropdown) -> None:
         model = _model_selector()
         max_tokens = gr.Slider(16, 1024, value=256, step=8, label="Max new tokens")
     with gr.Row():
-        reasoning_file = gr.File(label="Precomputed reasonings: TongSearch JSON, BRIGHT <model>_reason, tsqr cache")
+        reasoning_file = gr.File(label="Precomputed reasonings: TongSearch JSON, BRIGHT <model>_reason, tsqr cache",
+                                 elem_id="evaluate-reasoning-file")
         scoring = gr.Radio(SCORINGS, value="bright", label="Scoring")
     with gr.Row():
-        run = gr.Button("Evaluate", variant="primary")
+        run = gr.Button("Evaluate", variant="primary", elem_id="evaluate-button")
         stop = gr.Button("Stop", variant="stop")
     gr.Markdown("Stopping keeps every finished reasoning in the cache: running again resumes where it stopped.")
-    status = gr.Markdown()
+    status = gr.Markdown(min_height=60, elem_id="evaluate-status")
     table = gr.Dataframe(headers=["domain", "queries", "measure", "raw", "reasoned", "delta"], label="Summary (x100)",
-                         interactive=False)
+                         interactive=False, elem_id="evaluate-summary")
     with gr.Row():
         bars, scatter, histogram = gr.Plot(label="Per domain"), gr.Plot(label="Per query"), gr.Plot(label="Deltas")
     with gr.Row():
@@ -271,7 +275,7 @@ def _evaluate_tab(session_ids: gr.State, search_corpus: gr.Dropdown) -> None:
     running = run.click(evaluate, [files, corpus_files, name, hub, limit, source, model, reasoning_file, max_tokens,
                                    scoring, session_ids],
                         [status, table, bars, scatter, histogram, gained, lost, downloads, session_ids,
-                         search_corpus], api_name="evaluate",
+                         search_corpus], api_name="evaluate", show_progress_on=status,
                         concurrency_limit=SEARCH_CONCURRENCY, concurrency_id="search")
     stop.click(None, cancels=[running])
 

@@ -82,6 +82,34 @@ def test_partial_reasonings_are_used_and_the_rest_searched_raw(tmp_path, store):
     assert any("1 queries have no reasoning" in warning for warning in state.warnings)
 
 
+def test_anserini_topics_and_qrels_with_a_separate_corpus(tmp_path, store):
+    _, documents = write_subset(tmp_path / "upload")
+    topics = tmp_path / "topics.bright-pony.tsv"
+    topics.write_text("".join(f"{i}\t{_query(t)}\n" for i, t in enumerate(TOPICS)))
+    qrels = tmp_path / "qrels.bright-pony.txt"
+    qrels.write_text("".join(f"{i} 0 {t}-gold 1\n" for i, t in enumerate(TOPICS)))
+    reasoning = ReasoningChoice(file=write_tongsearch(tmp_path / "tongsearch.json"))
+    state, _ = run_all(EvaluationJob(store, tmp_path / "out", config(), reasoning),
+                       DataChoice(files=(topics, qrels), corpus_files=(documents,)))
+    assert state.error == ""
+    [report] = state.reports
+    assert report.domain == "pony" and report.n_queries == 4  # the name comes from the Anserini file names
+    assert report.sides["reasoned"].mean["nDCG@10"] == pytest.approx(1.0)
+
+
+def test_a_zip_of_the_subset_is_evaluated_like_its_files(tmp_path, store):
+    import zipfile
+
+    files = write_subset(tmp_path / "upload")
+    archive = tmp_path / "subset.zip"
+    with zipfile.ZipFile(archive, "w") as writer:
+        for path in files:
+            writer.write(path, f"subset/{path.name}")
+    reasoning = ReasoningChoice(file=write_tongsearch(tmp_path / "tongsearch.json"))
+    state, _ = run_all(EvaluationJob(store, tmp_path / "out", config(), reasoning), DataChoice(files=(archive,)))
+    assert state.error == "" and state.reports[0].n_queries == 4
+
+
 def test_a_bad_upload_names_the_file_row_and_field(tmp_path, store):
     folder = tmp_path / "gradio" / "5f3c"
     folder.mkdir(parents=True)

@@ -16,7 +16,8 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOT = Path(__file__).resolve().parents[1] / "assets" / "screenshot_search.png"
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+SCREENSHOT, EVALUATE_SCREENSHOT = ASSETS / "screenshot_search.png", ASSETS / "screenshot_evaluate.png"
 
 
 def _free_port() -> int:
@@ -183,3 +184,36 @@ def test_search_in_a_real_browser(served, example):
         finally:
             browser.close()
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_evaluation_in_a_real_browser(served, tmp_path):
+    """Chromium uploads the demo subset with precomputed reasonings (the demo's own reasoning field, written as
+    TongSearch JSON), runs the evaluation, and the table, the three charts and the changed queries appear."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package to run the browser test")
+    from playwright.sync_api import expect, sync_playwright
+
+    app, url = served
+    demo = app.STORE.get(app.DEMO_ID).domain
+    reasonings = tmp_path / "demo_reasoned_queries.json"
+    reasonings.write_text(json.dumps({ex.query: ex.reasoning for ex in demo.examples}))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url)
+            page.get_by_role("tab", name="Evaluate").click()
+            page.locator("#evaluate-files input[type=file]").set_input_files(
+                [str(ASSETS / "demo" / "examples.jsonl"), str(ASSETS / "demo" / "documents.jsonl")])
+            page.get_by_label("precomputed reasoning file").check()
+            page.locator("#evaluate-reasoning-file input[type=file]").set_input_files(str(reasonings))
+            expect(page.get_by_text("demo_reasoned_queries.json")).to_be_visible()
+            page.locator("#evaluate-button").click()
+            expect(page.locator("#evaluate-status")).to_contain_text("finished 1 domain", timeout=60_000)
+            expect(page.locator("#evaluate-summary")).to_contain_text("nDCG@10")
+            expect(page.locator(".js-plotly-plot")).to_have_count(3)
+            assert page.locator("details[data-query-id]").count() >= 1
+            page.screenshot(path=str(EVALUATE_SCREENSHOT), full_page=True)
+        finally:
+            browser.close()
