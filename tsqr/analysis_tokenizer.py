@@ -75,7 +75,7 @@ _OVERRIDE_MEMBERS = {
     "attach_to_emoji": ("format",),
     "continues": ("format",),
     "emoji": ("emoji",),
-    "emoji_start": ("emoji",),
+    "emoji_after_zwj": ("emoji",),
     "south_east_asian": ("south_east_asian",),
     "starts": ("emoji", "south_east_asian"),
     "mid_number": ("mid_number",),
@@ -103,7 +103,8 @@ _SETS = {
     # keycap bases and skin-tone modifiers, which count only inside their sequences.
     "emoji": r"[\p{Extended_Pictographic}[\p{Emoji}--[\p{WB=Regional_Indicator}0-9#*\u00A9\u00AE\u2122\u3030"
     r"\u303D\p{Emoji_Modifier}]]]",
-    "emoji_start": _EMOJI_START,
+    # What a ZWJ can join into a new emoji of the sequence (a skin tone after a ZWJ just sticks to it).
+    "emoji_after_zwj": rf"[{_EMOJI_START}--\p{{Emoji_Modifier}}]",
     "letter_emoji": rf"[{_LETTER}&&{_EMOJI_START}]",
     "modifier": r"\p{Emoji_Modifier}",
     "modifier_base": r"\p{Emoji_Modifier_Base}",
@@ -185,7 +186,7 @@ def _patterns(astral: bool) -> _Patterns:
 
     # Emoji (Unicode TR#51 emoji_sequence, Lucene's EMOJI rule). A ZWJ that leads into another emoji is left
     # for the sequence rather than swallowed as an attached character, which is what longest match does.
-    emoji_attached = f"(?:{sets['attach_to_emoji']}|\u200d(?!\u200d*{sets['emoji_start']}))*"
+    emoji_attached = f"(?:{sets['attach_to_emoji']}|\u200d(?!\u200d*{sets['emoji_after_zwj']}))*"
     keycap_attached = f"(?:{sets['attach_to_emoji']}|\u200d)*"
     # Skin-tone modifiers are Extend characters, so the first alternative already covers base + modifier;
     # the second is for a modifier on its own.
