@@ -20,7 +20,7 @@ from pathlib import Path
 import gradio as gr
 
 from tsqr.app_corpora import CorpusStore, load_demo, load_uploaded_documents, shown_error
-from tsqr.app_models import ReasonerPool, configured_model, hardware, model_choices, on_gpu, stream_pieces
+from tsqr.app_models import POOL, configured_model, hardware, model_choices, on_gpu, stream_reasoning
 from tsqr.app_render import CSS, changes_html, gold_moves_markdown, results_html, scores_markdown
 
 log = logging.getLogger("tsqr.app")
@@ -35,8 +35,7 @@ REASONING_MODEL, REASONING_FILE = "model", "precomputed reasoning file"
 STREAM_REFRESH_S = 0.1  # how often the streamed reasoning is pushed to the browser
 
 STORE = CorpusStore()
-POOL = ReasonerPool()
-STREAM = on_gpu(stream_pieces)
+STREAM = on_gpu(stream_reasoning)
 
 
 def _load_demo_corpus() -> tuple[str | None, str]:
@@ -109,9 +108,9 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
         comparison = compare(corpus.domain, index, query, None, **options)
         yield ("", scores_markdown(comparison), "", results_html(comparison.raw, "raw"),
                results_html(None, "reasoned", f"waiting for {model} to reason..."))
-        text, shown_at = "", 0.0
-        with POOL.lease(model, _settings(max_new_tokens)) as reasoner:
-            for piece in STREAM(reasoner, query):
+        text, shown_at, settings = "", 0.0, _settings(max_new_tokens)
+        with POOL.lease(model, settings):  # loaded here, in the main process, and kept while it streams
+            for piece in STREAM(model, settings, query):
                 text += piece
                 if time.monotonic() - shown_at > STREAM_REFRESH_S:
                     shown_at = time.monotonic()
@@ -145,7 +144,7 @@ def evaluate(files, corpus_files, name, hub_domains, limit, source, model, reaso
         reasoning = ReasoningChoice(model=model, file=Path(reasoning_file) if use_file else None,
                                     settings=None if use_file else _settings(max_new_tokens))
         config = EvaluationConfig(scoring=scoring, measures=EVALUATION_MEASURES)
-        job = EvaluationJob(STORE, Path(tempfile.mkdtemp(prefix="tsqr-evaluation-")), config, reasoning, POOL)
+        job = EvaluationJob(STORE, Path(tempfile.mkdtemp(prefix="tsqr-evaluation-")), config, reasoning)
     except Exception as error:
         yield (_failure(error, uploads), *unchanged, session_ids, gr.skip())
         return

@@ -9,7 +9,7 @@ import pytest
 
 from tsqr.app_corpora import CorpusStore
 from tsqr.app_evaluation import DataChoice, EvaluationJob, ReasoningChoice, load_domains, upload_domain_name
-from tsqr.app_models import ReasonerPool
+from tsqr.app_models import POOL
 from tsqr.evaluate import EvaluationConfig
 from tsqr.reasoner import GenerationSettings
 
@@ -155,7 +155,7 @@ def test_a_failing_later_domain_keeps_the_finished_ones(tmp_path, store, monkeyp
 
 def test_the_none_model_gives_a_reasoned_side_equal_to_the_raw_one(tmp_path, store):
     files = write_subset(tmp_path / "upload")
-    job = EvaluationJob(store, tmp_path / "out", config(), ReasoningChoice(model="none"), ReasonerPool())
+    job = EvaluationJob(store, tmp_path / "out", config(), ReasoningChoice(model="none"))
     state, _ = run_all(job, DataChoice(files=files, name="mine"))
     [report] = state.reports
     assert report.domain == "mine"
@@ -179,23 +179,22 @@ def test_a_stopped_generation_resumes_from_the_cache(tmp_path, store):
     """The embedded model, 8 new tokens: stop after the first query, then rerun; only the rest is generated."""
     files = write_subset(tmp_path / "upload")
     settings = GenerationSettings(max_new_tokens=8, batch_size=1)
-    pool = ReasonerPool()
     try:
         reasoning = ReasoningChoice(model="default", settings=settings)
-        first = EvaluationJob(store, tmp_path / "out1", config(), reasoning, pool)
+        first = EvaluationJob(store, tmp_path / "out1", config(), reasoning)
         updates = first.run(DataChoice(files=files, limit=3))
         for update in updates:
             if "1/3 queries" in update.message:
                 updates.close()  # what the Stop button does: the generator is abandoned at a yield
                 break
         assert first.state.reports == []
-        with pool.lease("default", settings) as reasoner:
+        with POOL.lease("default", settings) as reasoner:
             assert len(reasoner.cache) == 1
 
-        second = EvaluationJob(store, tmp_path / "out2", config(), reasoning, pool)
+        second = EvaluationJob(store, tmp_path / "out2", config(), reasoning)
         state, _ = run_all(second, DataChoice(files=files, limit=3))
         assert state.done and len(reasoner.cache) == 3  # two generated now, the first one reused
         texts = state.reports[0].reasonings
         assert set(texts) == {"q-tides", "q-yeast", "q-rust"} and all(text.strip() for text in texts.values())
     finally:
-        pool.close()
+        POOL.close()

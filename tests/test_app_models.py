@@ -6,9 +6,19 @@ import importlib.util
 
 import pytest
 
-from tsqr.app_models import ReasonerPool, configured_model, hardware, model_choices, on_gpu
+from tsqr.app_models import (
+    POOL,
+    ReasonerPool,
+    configured_model,
+    hardware,
+    model_choices,
+    on_gpu,
+    reason_domain,
+    stream_reasoning,
+)
 from tsqr.reasoner import GenerationSettings, ModelNotFoundError, load_reasoner
 from tsqr.reasoner.backend_none import NoneReasoner
+from tsqr.records import Domain, Example
 
 SETTINGS = GenerationSettings(max_new_tokens=16)
 
@@ -73,6 +83,17 @@ def test_bad_model_specs_fail_with_what_was_tried():
         with pool.lease("/nowhere/does-not-exist.gguf", SETTINGS):
             pass
     assert pool.loaded() == []
+
+
+def test_generation_entry_points_take_only_picklable_arguments_and_use_the_shared_pool():
+    import pickle
+
+    domain = Domain("d", [Example("q1", "why is the sky blue?", ("doc",)), Example("q2", "why?", ("doc",))])
+    pickle.dumps(("none", SETTINGS, domain))  # what ZeroGPU sends to its worker
+    assert "".join(stream_reasoning("none", SETTINGS, "why is the sky blue?")) == "why is the sky blue?"
+    assert reason_domain("none", SETTINGS, domain) == {"q1": "why is the sky blue?", "q2": "why?"}
+    assert "none" in POOL.loaded()
+    POOL.close()
 
 
 @pytest.mark.skipif(importlib.util.find_spec("spaces") is not None, reason="the spaces package is installed")

@@ -22,7 +22,6 @@ from tsqr.records import Domain
 
 if TYPE_CHECKING:
     from tsqr.app_corpora import CorpusStore
-    from tsqr.app_models import ReasonerPool
     from tsqr.evaluate import DomainReport, EvaluationConfig
     from tsqr.reasoner import GenerationSettings
 
@@ -106,13 +105,12 @@ def load_domains(choice: DataChoice) -> Iterator[Domain]:
 class EvaluationJob:
     """One Evaluate-tab run; `run` yields Updates and can be abandoned at any yield."""
 
-    def __init__(self, store: "CorpusStore", out_dir: Path, config: "EvaluationConfig", reasoning: ReasoningChoice,
-                 pool: "ReasonerPool | None" = None) -> None:
+    def __init__(self, store: "CorpusStore", out_dir: Path, config: "EvaluationConfig",
+                 reasoning: ReasoningChoice) -> None:
         self.store = store
         self.out_dir = out_dir
         self.config = config
         self.reasoning = reasoning
-        self.pool = pool
         self.state = Update(0.0, "starting")
         self._position, self._total = 0, 1  # which domain is running, of how many
 
@@ -178,20 +176,19 @@ class EvaluationJob:
 
     def _generate(self, domain: Domain) -> Iterator[Update]:
         """Ask the model one batch at a time, so a cancelled run keeps (in the cache) every finished batch."""
-        from tsqr.app_models import ReasonerPool, on_gpu
-        from tsqr.evaluate import reasoned_texts
+        from tsqr.app_models import POOL, on_gpu, reason_domain
         from tsqr.reasoner import GenerationSettings
 
         settings = self.reasoning.settings or GenerationSettings()
-        self.pool = self.pool or ReasonerPool()
-        yield self._step(0.0, f"[{domain.name}] loading model {self.reasoning.model}")
-        reason = on_gpu(reasoned_texts)
+        spec = self.reasoning.model
+        yield self._step(0.0, f"[{domain.name}] loading model {spec}")
+        reason = on_gpu(reason_domain)
         texts: dict[str, str] = {}
         examples = domain.examples
-        with self.pool.lease(self.reasoning.model, settings) as reasoner:
+        with POOL.lease(spec, settings) as reasoner:  # loaded here, in the main process, and kept while we run
             for start in range(0, len(examples), settings.batch_size):
                 batch = Domain(domain.name, examples[start:start + settings.batch_size], source=domain.source)
-                texts.update(reason(batch, reasoner))
+                texts.update(reason(spec, settings, batch))
                 done = min(start + settings.batch_size, len(examples))
                 yield self._step(0.9 * done / len(examples),
                                  f"[{domain.name}] reasoning with {reasoner.name}: {done}/{len(examples)} queries")

@@ -1,9 +1,9 @@
 """Which reasoning model the app runs, loaded lazily and shared, and where it runs (ZeroGPU, CUDA or CPU).
 
 Usage:
-    pool = ReasonerPool()
-    with pool.lease(configured_model(), GenerationSettings(max_new_tokens=256)) as reasoner:
-        for piece in on_gpu(stream_pieces)(reasoner, "Why do cats purr?"): ...
+    settings = GenerationSettings(max_new_tokens=256)
+    with POOL.lease(configured_model(), settings) as reasoner:      # loads once, in the main process
+        for piece in on_gpu(stream_reasoning)(configured_model(), settings, "Why do cats purr?"): ...
 
 A model is loaded the first time a user asks for it, never at import: `import app` (tests, the Spaces builder)
 stays fast, and a Space whose users only evaluate precomputed reasonings never pays for weights. Loaded
@@ -11,8 +11,10 @@ reasoners are kept, at most `capacity` of them, and shared by every session; the
 generations run at once, so concurrent users wait their turn instead of exhausting memory.
 
 On Hugging Face ZeroGPU the `spaces` package grants a GPU only inside functions decorated with `spaces.GPU`,
-so the generation entry points are wrapped with `on_gpu`; elsewhere the wrapper is the identity and the
-reasoner's own device choice applies (CUDA when available, else CPU).
+so the generation entry points (`stream_reasoning`, `reason_domain`) are wrapped with `on_gpu`; elsewhere the
+wrapper is the identity and the reasoner's own device choice applies (CUDA when available, else CPU). Callers
+lease the model in the main process first, so it is loaded there once (on ZeroGPU, weights load before a GPU
+is attached) and cannot be evicted while the decorated function runs.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from tsqr.reasoner import GenerationSettings, Reasoner
+    from tsqr.records import Domain
 
 MODEL_ENV = "TSQR_MODEL"
 DEFAULT_MODEL = "default"
@@ -71,11 +74,6 @@ def hardware() -> str:
     if torch.cuda.is_available():
         return f"CUDA ({torch.cuda.get_device_name(0)})"
     return f"CPU ({os.cpu_count()} cores)"
-
-
-def stream_pieces(reasoner: "Reasoner", query: str) -> Iterator[str]:
-    """The reasoning of one query piece by piece (the function the app runs under `on_gpu`)."""
-    yield from reasoner.stream(query)
 
 
 class ReasonerPool:
@@ -154,3 +152,24 @@ class ReasonerPool:
                     self._dropped[id(reasoner)] = reasoner
                 else:
                     reasoner.close()
+
+
+POOL = ReasonerPool()  # the process's models, shared by every session
+
+
+def stream_reasoning(spec: str, settings: "GenerationSettings", query: str) -> Iterator[str]:
+    """The reasoning of one query piece by piece, by the pooled model for `spec` (run under `on_gpu`).
+
+    Takes a spec rather than a reasoner: ZeroGPU runs a decorated function in a worker process and sends it the
+    arguments pickled, which a loaded model is not; the worker finds the model in its copy of POOL.
+    """
+    with POOL.lease(spec, settings) as reasoner:
+        yield from reasoner.stream(query)
+
+
+def reason_domain(spec: str, settings: "GenerationSettings", domain: "Domain") -> dict[str, str]:
+    """{query id: reasoning} for every query of `domain` (tsqr.evaluate.reasoned_texts), for `on_gpu`."""
+    from tsqr.evaluate import reasoned_texts
+
+    with POOL.lease(spec, settings) as reasoner:
+        return reasoned_texts(domain, reasoner)
