@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tsqr.reasoner import GenerationSettings, default_gguf_path, export_model, load_reasoner
+from tsqr.reasoner import ContextTruncationWarning, GenerationSettings, default_gguf_path, export_model, load_reasoner
 from tsqr.reasoner.backend_llamacpp import LlamaCppReasoner, llamacpp_available
 from tsqr.reasoner.backend_transformers import TransformersReasoner
 
@@ -71,6 +71,16 @@ def test_both_backends_render_the_same_prompt(llamacpp, transformers_default):
     messages = llamacpp.messages_for(QUERIES[0])
     assert messages[0] == {"role": "system", "content": ""}
     assert llamacpp.render(messages) == transformers_default.render(messages)
+
+
+def test_llamacpp_counts_tokens_like_the_tokenizer_and_cuts_over_long_queries(llamacpp, transformers_default):
+    messages = llamacpp.messages_for(QUERIES[1])
+    assert llamacpp.count_tokens(messages) == transformers_default.count_tokens(messages)
+    long_query = "Why do tides rise? " * 1500
+    with pytest.warns(ContextTruncationWarning, match=r"dropped \d+ tokens from the end of the query"):
+        cut = llamacpp.messages_for(long_query)
+    assert llamacpp.count_tokens(cut) <= llamacpp.prompt_budget()
+    assert cut[-1]["content"].startswith(messages[-1]["content"].split("Query:")[0])
 
 
 def test_export_writes_a_float_checkpoint_that_reasons_like_the_gguf(transformers_default, tmp_path):

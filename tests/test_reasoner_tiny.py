@@ -17,7 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from tsqr.reasoner import ContextTruncationWarning, GenerationSettings, ModelNotFoundError, load_reasoner
+from tsqr.reasoner import (
+    ContextTruncationWarning,
+    GenerationSettings,
+    ModelNotFoundError,
+    load_reasoner,
+    reason_queries,
+)
 from tsqr.reasoner.backend_server import ServerUnavailableError
 from tsqr.reasoner.backend_transformers import TransformersReasoner
 from tsqr.reasoner.cache import ReasoningCache
@@ -119,6 +125,27 @@ def test_interrupted_run_resumes_from_the_cache(tiny_model, tmp_path):
     fresh = TransformersReasoner.load(tiny_model, settings, cache=False).reason(QUERIES, progress=False)
     assert [r.text for r in results] == [r.text for r in fresh]
     assert all(r.cached for r in resumed.reason(QUERIES + QUERIES[:1], progress=False))
+
+
+def test_progress_callback_counts_cached_and_generated_queries(tiny_model, tmp_path):
+    cache = ReasoningCache(tmp_path / "progress.jsonl")
+    reasoner = TransformersReasoner.load(tiny_model, SETTINGS.with_changes(batch_size=2), cache)
+    reasoner.reason(QUERIES[:1], progress=False)
+    seen: list[tuple[int, int]] = []
+    reasoner.reason(QUERIES, on_progress=lambda done, total: seen.append((done, total)), progress=False)
+    assert seen == [(1, 4), (3, 4), (4, 4)]
+
+
+def test_a_cached_reasoning_streams_as_one_piece(tiny_model, tmp_path):
+    reasoner = TransformersReasoner.load(tiny_model, SETTINGS, ReasoningCache(tmp_path / "stream.jsonl"))
+    streamed = "".join(reasoner.stream(QUERIES[1]))  # generated, then cached at the end of the stream
+    assert list(reasoner.stream(QUERIES[1])) == [streamed]
+    assert reasoner.reason([QUERIES[1]], progress=False)[0].cached
+
+
+def test_reason_queries_loads_reasons_and_frees(tiny_model, reasoner):
+    [result] = reason_queries(str(tiny_model), QUERIES[:1], SETTINGS, cache=False)
+    assert result.text == reasoner.reason(QUERIES[:1], progress=False)[0].text
 
 
 def test_repeated_queries_are_generated_once(tiny_model, tmp_path):

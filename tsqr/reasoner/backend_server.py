@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -159,10 +159,12 @@ class ServerReasoner(GeneratingReasoner):
                 response.raise_for_status()
             return response
 
+        import httpx
+
         response = self._with_retries("streaming chat completion", connect)
         new_tokens = pieces = 0
         try:
-            for line in response.iter_lines():
+            for line in _lines_or_error(response, self.base_url, httpx.TransportError):
                 if not line.startswith("data:"):
                     continue
                 data = line[len("data:"):].strip()
@@ -184,3 +186,12 @@ class ServerReasoner(GeneratingReasoner):
 
     def close(self) -> None:
         self._client.close()
+
+
+def _lines_or_error(response: Any, base_url: str, transport_error: type[Exception]) -> Iterator[str]:
+    """The response's lines; a connection that breaks midway becomes a ServerUnavailableError naming the server."""
+    try:
+        yield from response.iter_lines()
+    except transport_error as error:
+        raise ServerUnavailableError(f"server {base_url} dropped the stream midway: {type(error).__name__}: "
+                                     f"{error}") from error
