@@ -99,6 +99,7 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
     """
     from tsqr.app_search import compare
 
+    raw_column = results_html(None, "raw", "no results")
     try:
         if not corpus_id:
             raise ValueError("no corpus selected: pick the demo corpus or upload documents")
@@ -106,7 +107,8 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
         index = STORE.index(corpus_id, progress=False)
         options = dict(k=int(k), scoring=scoring, documents=corpus.documents_by_id)
         comparison = compare(corpus.domain, index, query, None, **options)
-        yield ("", scores_markdown(comparison), "", results_html(comparison.raw, "raw"),
+        raw_column = results_html(comparison.raw, "raw")
+        yield ("", scores_markdown(comparison), "", raw_column,
                results_html(None, "reasoned", f"waiting for {model} to reason..."))
         text, shown_at, settings = "", 0.0, _settings(max_new_tokens)
         with POOL.lease(model, settings):  # loaded here, in the main process, and kept while it streams
@@ -118,8 +120,8 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
         comparison = compare(corpus.domain, index, query, text, **options)
         yield (text, scores_markdown(comparison), gold_moves_markdown(comparison),
                results_html(comparison.raw, "raw"), results_html(comparison.reasoned, "reasoned"))
-    except Exception as error:
-        yield gr.skip(), _failure(error), gr.skip(), gr.skip(), gr.skip()
+    except Exception as error:  # raw results found before the failure stay; nothing stale from an earlier search
+        yield "", _failure(error), "", raw_column, results_html(None, "reasoned", "no reasoning: see the error")
 
 
 # ------------------------------------------------------------------------------------------------ evaluate
@@ -225,14 +227,9 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
                   api_visibility="private")
     examples.select(lambda picked: picked, examples, query, api_visibility="private")
     load.click(load_documents, [uploads, session_ids], [load_status, session_ids, corpus], api_name="load_documents")
-    searching = run.click(search, [query, corpus, model, max_tokens, k, scoring],
-                          [reasoning, info, moves, raw_column, reasoned_column], api_name="search",
-                          show_progress_on=reasoning,
-                          concurrency_limit=SEARCH_CONCURRENCY, concurrency_id="search")
-    query.submit(search, [query, corpus, model, max_tokens, k, scoring],
-                 [reasoning, info, moves, raw_column, reasoned_column], api_visibility="private",
-                 show_progress_on=reasoning,
-                 concurrency_limit=SEARCH_CONCURRENCY, concurrency_id="search")
+    searching = gr.on([run.click, query.submit], search, [query, corpus, model, max_tokens, k, scoring],
+                      [reasoning, info, moves, raw_column, reasoned_column], api_name="search",
+                      show_progress_on=reasoning, concurrency_limit=SEARCH_CONCURRENCY, concurrency_id="search")
     stop.click(None, cancels=[searching])
     return corpus
 
@@ -275,7 +272,7 @@ def _evaluate_tab(session_ids: gr.State, search_corpus: gr.Dropdown) -> None:
                                    scoring, session_ids],
                         [status, table, bars, scatter, histogram, gained, lost, downloads, session_ids,
                          search_corpus], api_name="evaluate", show_progress_on=status,
-                        concurrency_limit=SEARCH_CONCURRENCY, concurrency_id="search")
+                        concurrency_limit=EVALUATION_CONCURRENCY, concurrency_id="evaluate")
     stop.click(None, cancels=[running])
 
 

@@ -76,6 +76,15 @@ def test_typed_query_is_searched_without_scores(client):
     assert "<mark>" in raw
 
 
+def test_a_model_that_cannot_load_is_reported_and_raw_results_stay(client, example):
+    reasoning, info, moves, raw, reasoned = client.predict(query=example.query, model="/nowhere/model.gguf",
+                                                           api_name="/search")
+    assert info.startswith("**Error**") and "/nowhere/model.gguf" in info and "Traceback" not in info
+    assert len(doc_ids(raw)) == 10 and doc_ids(reasoned) == [] and reasoning == ""
+    _, info, *_ = client.predict(query="   ", model="none", api_name="/search")
+    assert "the query is empty" in info
+
+
 @pytest.mark.slow
 def test_search_with_the_embedded_model_streams_its_reasoning(client, example):
     job = client.submit(query=example.query, model="default", max_new_tokens=24, api_name="/search")
@@ -137,6 +146,12 @@ def test_a_bad_upload_is_reported_readably(client, tmp_path):
                                 reasoning_file=None, model="none", api_name="/evaluate")
     assert status.startswith("**Error**") and "examples.jsonl" in status and "gold_ids" in status
     assert "Traceback" not in status and "/tmp/" not in status
+
+
+def test_an_evaluation_without_data_says_what_to_give(client):
+    status, *_ = client.predict(files=None, corpus_files=None, name="", reasoning_file=None, model="none",
+                                api_name="/evaluate")
+    assert "nothing to evaluate" in status
 
 
 def test_uploaded_documents_can_be_searched(client, tmp_path):
