@@ -8,6 +8,7 @@ answers as the model it serves.
 from __future__ import annotations
 
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -152,6 +153,22 @@ def test_repeated_queries_are_generated_once(tiny_model, tmp_path):
     cache = ReasoningCache(tmp_path / "dupes.jsonl")
     results = TransformersReasoner.load(tiny_model, SETTINGS, cache).reason(QUERIES[:2] * 2, progress=False)
     assert results[0].text == results[2].text and len(cache) == 2
+
+
+def test_hub_id_loads_from_the_local_hub_cache_pinned_to_its_commit(tiny_model, reasoner, tmp_path, monkeypatch):
+    """The tiny checkpoint laid out as the hub cache stores a download: a hub id then loads offline."""
+    import huggingface_hub.constants
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "models--tsqr-test--tiny"
+    shutil.copytree(tiny_model, repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    hub = load_reasoner("tsqr-test/tiny", SETTINGS, cache=False)
+    assert hub.name == "tsqr-test/tiny@01234567 (transformers)"
+    assert [(r.text, r.new_tokens) for r in hub.reason(QUERIES[:2], progress=False)] == \
+        [(r.text, r.new_tokens) for r in reasoner.reason(QUERIES[:2], progress=False)]
 
 
 def test_unknown_model_errors_list_what_was_tried(tmp_path):

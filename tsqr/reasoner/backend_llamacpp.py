@@ -44,8 +44,6 @@ def llamacpp_available() -> bool:
 class LlamaCppReasoner(GeneratingReasoner):
     """A GGUF model served in-process by llama.cpp; batches decode together in parallel slots."""
 
-    backend = BACKEND
-
     def __init__(self, gguf_path: Path, settings: GenerationSettings | None = None,
                  cache: bool | ReasoningCache = True) -> None:
         gguf_path = Path(gguf_path)

@@ -65,8 +65,6 @@ def request_body(messages: Messages, model: str, settings: GenerationSettings, s
 class ServerReasoner(GeneratingReasoner):
     """Client of an OpenAI-compatible server; the model's identity is the name the server gives it."""
 
-    backend = BACKEND
-
     def __init__(self, spec: str, settings: GenerationSettings | None = None,
                  cache: bool | ReasoningCache = True) -> None:
         import httpx

@@ -44,6 +44,17 @@ def use_cpu_threads(requested: int = 0) -> None:
     torch.set_num_threads(cpu_threads(requested))
 
 
+def hub_revision(repo_id: str) -> str:
+    """The commit of a hub model as it sits in the local hub cache (read from the snapshot folder, no network).
+
+    Pinning the commit means a model updated on the hub is never served stale reasonings from the cache.
+    """
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(repo_id, "config.json")
+    return Path(cached).parent.name if isinstance(cached, str) else "unknown-revision"
+
+
 def load_model_and_tokenizer(location: str | Path, device: str = "auto") -> tuple[Any, Any, str]:
     """Load a causal LM and its tokenizer from a hub id, a folder or a .gguf file; returns (model, tokenizer, device).
 
@@ -68,8 +79,6 @@ def load_model_and_tokenizer(location: str | Path, device: str = "auto") -> tupl
 class TransformersReasoner(GeneratingReasoner):
     """Batched, left-padded generation with a transformers model; streaming through TextIteratorStreamer."""
 
-    backend = BACKEND
-
     def __init__(self, model: Any, tokenizer: Any, identity: ModelIdentity,
                  settings: GenerationSettings | None = None, cache: bool | ReasoningCache = True,
                  device: str = "cpu") -> None:
@@ -84,7 +93,7 @@ class TransformersReasoner(GeneratingReasoner):
 
     @classmethod
     def load(cls, location: str | Path, settings: GenerationSettings | None = None,
-             cache: bool | ReasoningCache = True, label: str | None = None) -> "TransformersReasoner":
+             cache: bool | ReasoningCache = True) -> "TransformersReasoner":
         """Load from a hub id, folder or .gguf file; the identity pins the weights (file hash or hub commit)."""
         settings = settings or GenerationSettings()
         use_cpu_threads(settings.threads)  # dequantising a GGUF is CPU work too
@@ -92,10 +101,7 @@ class TransformersReasoner(GeneratingReasoner):
         if Path(location).exists():
             identity = path_identity(Path(location), BACKEND)
         else:
-            revision = getattr(model.config, "_commit_hash", None) or "unknown-revision"
-            identity = ModelIdentity(label=str(location), fingerprint=revision, backend=BACKEND)
-        if label:
-            identity = ModelIdentity(label=label, fingerprint=identity.fingerprint, backend=BACKEND)
+            identity = ModelIdentity(label=str(location), fingerprint=hub_revision(str(location)), backend=BACKEND)
         return cls(model, tokenizer, identity, settings, cache, device)
 
     # -- prompts -------------------------------------------------------------------------------------------

@@ -90,8 +90,6 @@ class Reasoner(ABC):
 class GeneratingReasoner(Reasoner):
     """A reasoner backed by a language model: subclasses implement `complete` and `stream_messages`."""
 
-    backend = ""
-
     def __init__(self, identity: ModelIdentity, settings: GenerationSettings | None = None,
                  cache: bool | ReasoningCache = True) -> None:
         self.identity = identity
@@ -201,19 +199,21 @@ class GeneratingReasoner(Reasoner):
             if row is not None:
                 found[key] = self._reasoning(row, cached=True)
         first_index = {k: i for i, k in reversed(list(enumerate(keys)))}
-        todo = list(dict.fromkeys((k, q) for k, q in zip(keys, checked) if k not in found))
+        todo = list(dict.fromkeys((k, q) for k, q in zip(keys, checked, strict=True) if k not in found))
         total, done = len(checked), sum(1 for k in keys if k in found)
         if on_progress:
             on_progress(done, total)
         size = self.settings.batch_size
-        with tqdm(total=len(todo), desc=f"reasoning with {self.name}", unit="query", disable=not progress or not todo) as bar:
+        bar = tqdm(total=len(todo), desc=f"reasoning with {self.name}", unit="query", disable=not progress or not todo)
+        with bar:
             for start in range(0, len(todo), size):
                 batch = todo[start:start + size]
                 began = time.perf_counter()
                 conversations = [self.messages_for(q, f"query {first_index[k]}") for k, q in batch]
                 completions = self.complete(conversations)
                 share = (time.perf_counter() - began) / len(batch)
-                rows = [self._row(k, q, c.text, c.new_tokens, share) for (k, q), c in zip(batch, completions)]
+                rows = [self._row(key, query, completion.text, completion.new_tokens, share)
+                        for (key, query), completion in zip(batch, completions, strict=True)]
                 if self.cache is not None:
                     self.cache.append(rows)
                 for row in rows:

@@ -24,7 +24,7 @@ def export_model(src: str, dst: Path) -> Path:
     Refuses to write into a folder that already has files, so an earlier export or a trained checkpoint is
     never overwritten by mistake.
     """
-    from tsqr.reasoner.backend_transformers import load_model_and_tokenizer
+    from tsqr.reasoner.backend_transformers import hub_revision, load_model_and_tokenizer
 
     source = resolve_spec(src)
     if source.kind in ("none", "server"):
@@ -38,8 +38,7 @@ def export_model(src: str, dst: Path) -> Path:
     tokenizer.save_pretrained(dst)
     location = Path(source.location)
     fingerprint = (file_fingerprint(location) if location.is_file() else
-                   folder_fingerprint(location) if location.is_dir() else
-                   getattr(model.config, "_commit_hash", None) or "unknown-revision")
+                   folder_fingerprint(location) if location.is_dir() else hub_revision(source.location))
     provenance = {"source_spec": src, "source": source.location, "source_fingerprint": fingerprint,
                   "dtype": str(next(model.parameters()).dtype).replace("torch.", ""),
                   "parameters": sum(p.numel() for p in model.parameters())}

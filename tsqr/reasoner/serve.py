@@ -63,7 +63,7 @@ class MicroBatcher:
                 for _, _, future in batch:
                     future.set_exception(error)
                 continue
-            for (_, _, future), completion in zip(batch, completions):
+            for (_, _, future), completion in zip(batch, completions, strict=True):
                 future.set_result(completion)
 
 
