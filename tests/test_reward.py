@@ -200,3 +200,20 @@ def test_scorer_computes_the_query_side_once_per_query() -> None:
     for completion in (NAMES_KEY_TERMS, OFF_TOPIC, NAMES_KEY_TERMS):
         scorer.score(QUERY, completion, ["gold"])
     assert calls.count(QUERY) == 1 and len(calls) == 4
+
+
+@pytest.mark.slow
+def test_public_code_config_is_ten_times_the_mean_cosine_gain_computed_by_hand() -> None:
+    from pathlib import Path
+
+    from tsqr.embedding import shared_embedder
+
+    path = Path(__file__).resolve().parents[1] / "train" / "configs" / "reward_public_code.json"
+    public = RewardConfig.load(path)
+    assert public.sparse_weight == 0 and public.embedding_model == "BAAI/bge-base-en-v1.5"
+    offline = RewardConfig(**{**public.to_dict(), "embedding_model": "default"})  # BGE needs the hub
+    other = Document("other", "The glottis is the opening between the vocal folds in the larynx.")
+    result = reward(QUERY, NAMES_KEY_TERMS, [GOLD, other], offline)
+    vectors = shared_embedder().encode([QUERY, NAMES_KEY_TERMS, GOLD.content, other.content])
+    by_hand = 10 * float(np.mean(vectors[2:] @ vectors[1] - vectors[2:] @ vectors[0]))
+    assert result.total == pytest.approx(by_hand, abs=1e-5) and result.sparse == 0.0

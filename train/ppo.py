@@ -145,6 +145,9 @@ class PPOTrainer:
         groups = [{"params": [p for p in model.policy.parameters() if p.requires_grad], "lr": settings.learning_rate},
                   {"params": list(model.value_head.parameters()), "lr": settings.value_learning_rate}]
         optimizer = torch.optim.AdamW(groups)
+        plugin = self.accelerator.state.deepspeed_plugin
+        if plugin is not None:  # DeepSpeed sizes its buffers from a batch size it cannot infer without a dataloader
+            plugin.deepspeed_config["train_micro_batch_size_per_gpu"] = settings.minibatch_size
         self.model, self.optimizer = self.accelerator.prepare(model, optimizer)
         self.reward = RewardFunction.for_documents(self.training_set.documents, reward_config, settings.max_new_tokens)
         self.log = RunLog(self.output / "training")
