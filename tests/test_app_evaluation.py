@@ -192,8 +192,9 @@ def test_a_stopped_generation_resumes_from_the_cache(tmp_path, store):
             assert len(reasoner.cache) == 1
 
         second = EvaluationJob(store, tmp_path / "out2", config(), reasoning)
-        state, _ = run_all(second, DataChoice(files=files, limit=3))
+        state, updates = run_all(second, DataChoice(files=files, limit=3))
         assert state.done and len(reasoner.cache) == 3  # two generated now, the first one reused
+        assert any("1/3 queries (1 found in the reasoning cache)" in message for _, message in updates)
         texts = state.reports[0].reasonings
         assert set(texts) == {"q-tides", "q-yeast", "q-rust"} and all(text.strip() for text in texts.values())
     finally:

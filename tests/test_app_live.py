@@ -42,7 +42,8 @@ def served():
 def client(served):
     from gradio_client import Client
 
-    return Client(served[1], verbose=False)
+    # A cancel request returns once the batch in flight has finished: allow for that on a busy machine.
+    return Client(served[1], verbose=False, httpx_kwargs={"timeout": 120})
 
 
 @pytest.fixture(scope="module")
@@ -168,6 +169,35 @@ def test_uploaded_documents_can_be_searched(client, tmp_path):
     broken.write_text('{"id": "x"}\n')
     message, _ = client.predict(files=[handle_file(broken)], api_name="/load_documents")
     assert "broken.jsonl" in message and "content" in message
+
+
+@pytest.mark.slow
+def test_a_stopped_evaluation_resumes_from_the_reasoning_cache(client):
+    """Stop (cancel) an evaluation of 9 queries with the embedded model after its first batch of 8, run it again:
+    the rerun generates nothing it had already reasoned about."""
+    import time
+
+    from gradio_client import handle_file
+    from gradio_client.utils import Status
+
+    demo_files = [handle_file(ASSETS / "demo" / "examples.jsonl"), handle_file(ASSETS / "demo" / "documents.jsonl")]
+    request = dict(files=demo_files, corpus_files=None, name="demo-resume", limit=9, model="default",
+                   reasoning_file=None, max_new_tokens=16, api_name="/evaluate")
+    first = client.submit(**request)
+    deadline = time.monotonic() + 240
+    while not any("8/9 queries" in output[0] for output in first.outputs()):
+        assert not first.done() and time.monotonic() < deadline, "the first batch never finished"
+        time.sleep(0.2)
+    first.cancel()
+    assert first.status().code == Status.CANCELLED
+    assert not any("finished" in output[0] for output in first.outputs())
+
+    second = client.submit(**request)
+    status = second.result(timeout=240)[0]
+    assert "finished 1 domain" in status
+    resumed = [output[0] for output in second.outputs() if "found in the reasoning cache" in output[0]]
+    cached = int(re.search(r"\((\d+) found in the reasoning cache\)", resumed[0]).group(1))
+    assert cached >= 8  # the first batch, and the one in flight when Stop was pressed, if it finished
 
 
 @pytest.mark.slow

@@ -23,7 +23,7 @@ from tsqr.records import Domain
 if TYPE_CHECKING:
     from tsqr.app_corpora import CorpusStore
     from tsqr.evaluate import DomainReport, EvaluationConfig
-    from tsqr.reasoner import GenerationSettings
+    from tsqr.reasoner import GenerationSettings, Reasoner
 
 EVALUATION_MEASURES = ("nDCG@10", "R@10", "R@100", "RR", "nDCG@100", "P@10", "AP")
 UPLOAD_NAME = "uploaded"
@@ -186,10 +186,20 @@ class EvaluationJob:
         texts: dict[str, str] = {}
         examples = domain.examples
         with POOL.lease(spec, settings) as reasoner:  # loaded here, in the main process, and kept while we run
+            resumed = cached_count(reasoner, [ex.query for ex in examples])
+            note = f" ({resumed} found in the reasoning cache)" if resumed else ""
             for start in range(0, len(examples), settings.batch_size):
                 batch = Domain(domain.name, examples[start:start + settings.batch_size], source=domain.source)
                 texts.update(reason(spec, settings, batch))
                 done = min(start + settings.batch_size, len(examples))
-                yield self._step(0.9 * done / len(examples),
-                                 f"[{domain.name}] reasoning with {reasoner.name}: {done}/{len(examples)} queries")
+                yield self._step(0.9 * done / len(examples), f"[{domain.name}] reasoning with {reasoner.name}: "
+                                                             f"{done}/{len(examples)} queries{note}")
         return texts
+
+
+def cached_count(reasoner: "Reasoner", queries: Sequence[str]) -> int:
+    """How many of `queries` the reasoner has cached already: what a resumed run will not generate again."""
+    cache = getattr(reasoner, "cache", None)  # generating reasoners have one; "none" has nothing to cache
+    if cache is None:
+        return 0
+    return sum(1 for query in queries if reasoner.key(query) in cache)
