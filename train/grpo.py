@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from train.cli import parse_trainer_args, trainer_parser
 from train.dataset import TrainExample, TrainingSet
 from train.heldout import evaluate_policy
 from train.model_card import CardInfo, write_run_files
@@ -170,35 +171,15 @@ def train(start: str, data: str | Path, output: str | Path, settings: GRPOSettin
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m train.grpo", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--start", default="default", help="default, a .gguf, a checkpoint folder or a hub id")
-    parser.add_argument("--data", required=True, help="folder written by python -m train.build_dataset")
-    parser.add_argument("--output", required=True, help="checkpoint folder to write")
-    parser.add_argument("--reward-config", help="JSON of tsqr.reward.RewardConfig fields (defaults otherwise)")
-    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output")
-    for name, value in asdict(GRPOSettings()).items():
-        if name == "lora":
-            continue
-        flag = "--" + name.replace("_", "-")
-        if isinstance(value, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=value)
-        else:
-            parser.add_argument(flag, type=type(value), default=value)
-    parser.add_argument("--lora-r", type=int, default=0, help="LoRA rank (0: full fine-tuning)")
-    parser.add_argument("--lora-alpha", type=int, default=32)
-    return parser
+    return trainer_parser("python -m train.grpo", __doc__, GRPOSettings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = vars(build_parser().parse_args(argv))
     try:
-        reward_file = args.pop("reward_config")
-        reward_config = RewardConfig.load(reward_file) if reward_file else RewardConfig()
-        lora = LoraSettings(r=args.pop("lora_r"), alpha=args.pop("lora_alpha"))
-        start, data, output, resume = (args.pop(k) for k in ("start", "data", "output", "resume"))
-        settings = GRPOSettings(lora=lora, **args)
-        print(f"wrote {train(start, data, output, settings, reward_config, resume=resume)}")
+        request = parse_trainer_args(build_parser(), GRPOSettings, argv)
+        written = train(request.start, request.data, request.output, request.settings, request.reward_config,
+                        resume=request.resume)
+        print(f"wrote {written}")
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
