@@ -31,6 +31,7 @@ MAX_UPLOAD = "200mb"
 SEARCH_CONCURRENCY = EVALUATION_CONCURRENCY = 1
 SCORINGS = [("BRIGHT BM25 (official)", "bright"), ("classic Lucene BM25", "classic"),
             ("fusion of raw and reasoned (RRF)", "fusion")]
+COMPOSITIONS = [("the reasoning alone (the paper)", "replace"), ("query + reasoning (query2doc)", "concat")]
 REASONING_MODEL, REASONING_FILE = "model", "precomputed reasoning file"
 STREAM_REFRESH_S = 0.1  # how often the streamed reasoning is pushed to the browser
 
@@ -92,7 +93,8 @@ def load_documents(files: list[str] | None, session_ids: list[str]):
 
 
 # ------------------------------------------------------------------------------------------------ search
-def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: float, scoring: str):
+def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: float, scoring: str,
+           mode: str = "replace"):
     """Raw results at once, then the reasoning as it streams, then the reasoned results and the scores.
 
     Yields (reasoning, info, gold moves, raw column, reasoned column).
@@ -105,7 +107,7 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
             raise ValueError("no corpus selected: pick the demo corpus or upload documents")
         corpus = STORE.get(corpus_id)
         index = STORE.index(corpus_id, progress=False)
-        options = dict(k=int(k), scoring=scoring, documents=corpus.documents_by_id)
+        options = dict(k=int(k), scoring=scoring, documents=corpus.documents_by_id, mode=mode)
         comparison = compare(corpus.domain, index, query, None, **options)
         raw_column = results_html(comparison.raw, "raw")
         yield ("", scores_markdown(comparison), "", raw_column,
@@ -126,7 +128,7 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
 
 # ------------------------------------------------------------------------------------------------ evaluate
 def evaluate(files, corpus_files, name, hub_domains, limit, source, model, reasoning_file, max_new_tokens,
-             scoring, session_ids, progress=gr.Progress(track_tqdm=True)):
+             scoring, session_ids, mode="replace", progress=gr.Progress(track_tqdm=True)):
     """Run an evaluation, streaming progress; every finished domain's results stay shown and downloadable.
 
     Yields (status, summary table, bars, scatter, histogram, gained, lost, downloads, session ids, corpus list).
@@ -145,7 +147,7 @@ def evaluate(files, corpus_files, name, hub_domains, limit, source, model, reaso
             raise ValueError("no reasoning file uploaded: add one, or choose a model as the reasoning source")
         reasoning = ReasoningChoice(model=model, file=Path(reasoning_file) if use_file else None,
                                     settings=None if use_file else _settings(max_new_tokens))
-        config = EvaluationConfig(scoring=scoring, measures=EVALUATION_MEASURES)
+        config = EvaluationConfig(scoring=scoring, mode=mode, measures=EVALUATION_MEASURES)
         job = EvaluationJob(STORE, Path(tempfile.mkdtemp(prefix="tsqr-evaluation-")), config, reasoning)
     except Exception as error:
         yield (_failure(error, uploads), *unchanged, session_ids, gr.skip())
@@ -191,6 +193,11 @@ def _model_selector() -> gr.Dropdown:
                        info=MODEL_HELP)
 
 
+def _composition_selector() -> gr.Radio:
+    return gr.Radio(COMPOSITIONS, value="replace", label="BM25 searches with",
+                    info="query + reasoning keeps the query's own words (helps small untrained models)")
+
+
 def _search_tab(session_ids: gr.State) -> gr.Dropdown:
     with gr.Row():
         corpus = gr.Dropdown(STORE.choices([]), value=DEMO_ID, label="Corpus", allow_custom_value=True, scale=1)
@@ -202,7 +209,9 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
         model = _model_selector()
         max_tokens = gr.Slider(16, 1024, value=256, step=8, label="Max new tokens", elem_id="search-max-tokens")
         k = gr.Slider(1, 50, value=10, step=1, label="Results per column")
-        scoring = gr.Radio(SCORINGS, value="bright", label="Scoring")
+        with gr.Column():
+            scoring = gr.Radio(SCORINGS, value="bright", label="Scoring")
+            mode = _composition_selector()
     with gr.Row():
         run = gr.Button("Search", variant="primary", elem_id="search-button")
         stop = gr.Button("Stop", variant="stop")
@@ -227,7 +236,7 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
                   api_visibility="private")
     examples.select(lambda picked: picked, examples, query, api_visibility="private")
     load.click(load_documents, [uploads, session_ids], [load_status, session_ids, corpus], api_name="load_documents")
-    searching = gr.on([run.click, query.submit], search, [query, corpus, model, max_tokens, k, scoring],
+    searching = gr.on([run.click, query.submit], search, [query, corpus, model, max_tokens, k, scoring, mode],
                       [reasoning, info, moves, raw_column, reasoned_column], api_name="search",
                       show_progress_on=reasoning, concurrency_limit=SEARCH_CONCURRENCY, concurrency_id="search")
     stop.click(None, cancels=[searching])
@@ -254,7 +263,9 @@ def _evaluate_tab(session_ids: gr.State, search_corpus: gr.Dropdown) -> None:
     with gr.Row():
         reasoning_file = gr.File(label="Precomputed reasonings: TongSearch JSON, BRIGHT <model>_reason, tsqr cache",
                                  elem_id="evaluate-reasoning-file")
-        scoring = gr.Radio(SCORINGS, value="bright", label="Scoring")
+        with gr.Column():
+            scoring = gr.Radio(SCORINGS, value="bright", label="Scoring")
+            mode = _composition_selector()
     with gr.Row():
         run = gr.Button("Evaluate", variant="primary", elem_id="evaluate-button")
         stop = gr.Button("Stop", variant="stop")
@@ -269,7 +280,7 @@ def _evaluate_tab(session_ids: gr.State, search_corpus: gr.Dropdown) -> None:
     downloads = gr.File(label="Downloads: results.json, CSVs, TREC runs", file_count="multiple", interactive=False)
 
     running = run.click(evaluate, [files, corpus_files, name, hub, limit, source, model, reasoning_file, max_tokens,
-                                   scoring, session_ids],
+                                   scoring, session_ids, mode],
                         [status, table, bars, scatter, histogram, gained, lost, downloads, session_ids,
                          search_corpus], api_name="evaluate", show_progress_on=status,
                         concurrency_limit=EVALUATION_CONCURRENCY, concurrency_id="evaluate")

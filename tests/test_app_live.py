@@ -97,6 +97,19 @@ def test_search_with_the_embedded_model_streams_its_reasoning(client, example):
     assert first[0] == "" and doc_ids(first[3]) == doc_ids(raw) and "waiting" in first[4]
 
 
+
+@pytest.mark.slow
+def test_the_reasoned_column_searches_what_the_composition_setting_says(served, client, example):
+    from tsqr.reasoner.prompts import compose_query
+
+    app, _ = served
+    index = app.STORE.index(app.DEMO_ID, progress=False)
+    for mode in ("replace", "concat"):  # the second call finds the reasoning in the cache
+        reasoning, _, _, _, reasoned = client.predict(query=example.query, model="default", max_new_tokens=24,
+                                                      mode=mode, api_name="/search")
+        expected = index.search(compose_query(example.query, reasoning, mode=mode), k=10)
+        assert doc_ids(reasoned) == [hit.doc_id for hit in expected], mode
+
 def _subset(folder: Path) -> tuple[Path, Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     topics = {"tides": "moon gravity pulls ocean water causing tides", "rust": "iron oxidises into rust"}
