@@ -19,6 +19,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from tsqr.app_charts import SUMMARY_HEADERS
 from tsqr.app_corpora import CorpusStore, load_demo, load_uploaded_documents, shown_error
 from tsqr.app_models import POOL, configured_model, hardware, model_choices, on_gpu, stream_reasoning
 from tsqr.app_render import CSS, changes_html, gold_moves_markdown, results_html, scores_markdown
@@ -271,7 +272,7 @@ def _evaluate_tab(session_ids: gr.State, search_corpus: gr.Dropdown) -> None:
         stop = gr.Button("Stop", variant="stop")
     gr.Markdown("Stopping keeps every finished reasoning in the cache: running again resumes where it stopped.")
     status = gr.Markdown(min_height=60, elem_id="evaluate-status")
-    table = gr.Dataframe(headers=["domain", "queries", "measure", "raw", "reasoned", "delta"], label="Summary (x100)",
+    table = gr.Dataframe(headers=SUMMARY_HEADERS, label="Summary (x100)",
                          interactive=False, elem_id="evaluate-summary")
     with gr.Row():
         bars, scatter, histogram = gr.Plot(label="Per domain"), gr.Plot(label="Per query"), gr.Plot(label="Deltas")

@@ -20,9 +20,6 @@ from typing import Any
 
 from tsqr.records import Document
 
-EXAMPLE_COLUMNS = ("id", "query", "positive_ids", "negative_ids", "source")
-
-
 @dataclass(frozen=True)
 class TrainExample:
     """One training query: the text the policy reasons about and the documents that should rank for it."""

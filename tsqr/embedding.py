@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 
 DEFAULT_EMBEDDING_MODEL = "default"
-PUBLIC_CODE_EMBEDDING_MODEL = "BAAI/bge-base-en-v1.5"
 
 
 def resolve_model(name: str) -> str:
