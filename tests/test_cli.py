@@ -63,3 +63,25 @@ def test_missing_corpus_is_a_clear_error(shared_data, capsys):
     anserini = shared_data / "bright" / "anserini-tools"
     with pytest.raises(SystemExit, match="--documents"):
         main(["evaluate", "--data", str(anserini), "--domain", "biology"])
+
+
+def test_export_reasonings_writes_tongsearch_json_that_loads_back(tmp_path, capsys):
+    import os
+
+    from tsqr.reasoner.cache import CacheRow, ReasoningCache
+    from tsqr.reasonings import load_reasonings
+    from tsqr.records import Example
+
+    folder = Path(os.environ["TSQR_CACHE"]) / "reasoning"
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [CacheRow(key=f"k{i}", query=f"why {i}?", text=f"because {i}", model="m", template=template)
+            for i, template in enumerate(["tongsearch", "tongsearch", "hyde"])]
+    ReasoningCache(folder / "my-model.jsonl").append(rows)
+    out = tmp_path / "mine.json"
+    assert main(["export-reasonings", "my-model", str(out), "--template", "tongsearch"]) == 0
+    assert json.loads(out.read_text()) == {"why 0?": "because 0", "why 1?": "because 1"}
+    released_shape = load_reasonings(out)  # read like TongSearch's own files
+    assert released_shape.text_for(Example(id="q1", query="why 1?", gold_ids=())) == "because 1"
+    assert main(["export-reasonings", "no-such-cache", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "no reasoning cache 'no-such-cache'" in error and "my-model" in error

@@ -7,6 +7,7 @@ Usage:
     python -m tsqr reason "Why does my sourdough starter smell like nail polish?"
     python -m tsqr index --data assets/demo --domain demo
     python -m tsqr export-model default checkpoints/smollm2-start
+    python -m tsqr export-reasonings SmolLM2-135M-Instruct.Q4_1.gguf-llama.cpp-b83433b0 mine.json
 
 Every heavy import happens inside the command that needs it, so `--help` answers at once.
 """
@@ -128,6 +129,22 @@ def cmd_export_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_reasonings(args: argparse.Namespace) -> int:
+    from tsqr.paths import cache_dir
+    from tsqr.reasoner import ReasoningCache
+
+    folder = cache_dir("reasoning")
+    candidates = [Path(args.cache), folder / args.cache, folder / f"{args.cache}.jsonl"]
+    found = next((path for path in candidates if path.is_file()), None)
+    if found is None:
+        known = sorted(path.stem for path in folder.glob("*.jsonl")) if folder.is_dir() else []
+        raise FileNotFoundError(f"no reasoning cache {args.cache!r} (tried {', '.join(map(str, candidates))}); "
+                                f"caches in {folder}: {', '.join(known) or 'none'}")
+    count = ReasoningCache(found).export_json(Path(args.destination), template=args.template)
+    print(f"wrote {count} reasonings from {found} to {args.destination}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tsqr", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -165,6 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("source", help="default, a hub id, a folder or a .gguf file")
     export.add_argument("destination")
     export.set_defaults(func=cmd_export_model)
+
+    reasonings = commands.add_parser("export-reasonings", help="write a reasoning cache as TongSearch's "
+                                                               "{query: reasoning} JSON")
+    reasonings.add_argument("cache", help="a cache .jsonl file, or its name in the tsqr cache folder")
+    reasonings.add_argument("destination")
+    reasonings.add_argument("--template", help="only reasonings written with this prompt template")
+    reasonings.set_defaults(func=cmd_export_reasonings)
     return parser
 
 
