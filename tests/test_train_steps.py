@@ -53,7 +53,16 @@ def assert_changed_and_loadable(start: Path, output: Path) -> None:
     assert result.query == "Why does ice float?" and result.new_tokens >= 1
     assert RewardConfig.load(output / "reward_config.json") == REWARD
     card = (output / "README.md").read_text()
-    assert "base_model:" in card and "| held-out queries | measure |" in card
+    assert f"**Base model:** `{start}`" in card and "| held-out queries | measure |" in card
+    assert "base_model:" not in card  # hub metadata names hub models only, never a local folder
+
+
+def test_card_metadata_names_the_hub_model_a_run_started_from(tmp_path):
+    from train.model_card import hub_base_model
+
+    assert hub_base_model("default") == "HuggingFaceTB/SmolLM2-135M-Instruct"  # the model inside the GGUF
+    assert hub_base_model("Qwen/Qwen2.5-1.5B-Instruct") == "Qwen/Qwen2.5-1.5B-Instruct"
+    assert hub_base_model(str(tmp_path)) is None
 
 
 def logged(output: Path) -> list[dict]:

@@ -52,20 +52,37 @@ def _evaluation_table(info: CardInfo) -> str:
     return "\n".join(lines)
 
 
+def hub_base_model(base: str) -> str | None:
+    """The hub id for the card's `base_model` metadata (the hub links fine-tunes by it), or None for local files.
+
+    "default" is the GGUF of HuggingFaceTB/SmolLM2-135M-Instruct that tsqr ships, so the card names that model.
+    """
+    from tsqr.reasoner.loading import DEFAULT_HUB_ID, resolve_spec
+
+    if base.strip().lower() == "default":
+        return DEFAULT_HUB_ID
+    try:
+        source = resolve_spec(base)
+    except (ValueError, OSError):
+        return None
+    return source.location if source.kind == "hub" else None
+
+
 def render_card(info: CardInfo) -> str:
     """The card's Markdown text."""
     reward = info.reward_config
+    hub_id = hub_base_model(info.base_model)
+    metadata = f"base_model: {hub_id}\n" if hub_id else ""
     return f"""---
 library_name: transformers
-base_model: {info.base_model}
-tags: [tsqr, query-reasoning, retrieval, bm25, reinforcement-learning, {info.trainer}]
+{metadata}tags: [tsqr, query-reasoning, retrieval, bm25, reinforcement-learning, {info.trainer}]
 ---
 # Query reasoner trained with tsqr ({info.trainer.upper()})
 
 A small language model trained by reinforcement learning to reason about a search query before BM25 retrieves
 with its reasoning, after TongSearch QR (Qin et al. 2025, arXiv 2506.11603).
 
-- **Base model:** `{info.base_model}`
+- **Base model:** `{info.base_model}`{f' ({hub_id})' if hub_id and hub_id != info.base_model else ''}
 - **Trainer:** {info.trainer} for {info.steps} steps ({info.seconds / 60:.1f} min)
 - **Prompt template:** `{info.template}` (tsqr.reasoner.prompts)
 - **Training data:** `{info.data}` ({', '.join(f'{k}: {v}' for k, v in info.data_counts.items())})
