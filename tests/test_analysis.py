@@ -188,3 +188,14 @@ def test_importing_stays_light() -> None:
     code = "import sys, tsqr.analysis; print(sorted({'regex', 'tqdm'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_pinned_regex_release_is_the_one_the_tokenizer_was_calibrated_against():
+    from pathlib import Path
+
+    import tsqr.analysis_tokenizer as tokenizer
+
+    requirements = (Path(__file__).resolve().parents[1] / "requirements.txt").read_text().splitlines()
+    assert f"regex=={tokenizer.CALIBRATED_REGEX}" in requirements
+    with pytest.warns(UserWarning, match=r"regex 1999\.1\.1 is installed.*calibrated against regex"):
+        tokenizer._warn_if_uncalibrated("1999.1.1")

@@ -28,6 +28,8 @@ from typing import NamedTuple
 __all__ = ["LUCENE_MAX_TOKEN_LENGTH", "tokenize"]
 
 LUCENE_MAX_TOKEN_LENGTH = 255
+# The `regex` release whose Unicode data the overrides below were computed against (requirements.txt pins it).
+CALIBRATED_REGEX = "2026.5.9"
 
 # Code points whose class in Lucene 9.5 (Unicode 9 word breaks, emoji 11 data) differs from the `regex`
 # package's newer Unicode data, as hexadecimal ranges, by the class Lucene gives them. Found by tokenizing
@@ -136,9 +138,22 @@ def _regex_ranges(hex_ranges: str) -> str:
     return "".join("-".join(f"\\U{int(bound, 16):08x}" for bound in span.split("-")) for span in hex_ranges.split())
 
 
+@functools.lru_cache(maxsize=None)
+def _warn_if_uncalibrated(version: str) -> None:
+    """Another `regex` release carries other Unicode data: say so once, since tokens may then differ from Lucene."""
+    if version != CALIBRATED_REGEX:
+        import warnings
+
+        warnings.warn(f"regex {version} is installed; tsqr's Lucene-compatible tokenizer was calibrated against regex "
+                      f"{CALIBRATED_REGEX} (pip install regex=={CALIBRATED_REGEX}): characters whose Unicode data "
+                      "differs between the two may tokenize unlike Lucene", stacklevel=4)
+
+
 def _char_class(universe: str, name: str) -> str:
     """A standard-`re` character class of the code points in `universe` that Lucene puts in set `name`."""
     import regex
+
+    _warn_if_uncalibrated(regex.__version__)
 
     overridden = "".join(_regex_ranges(spans) for spans in _LUCENE_CLASS_OVERRIDES.values())
     added = "".join(_regex_ranges(_LUCENE_CLASS_OVERRIDES[kind]) for kind in _OVERRIDE_MEMBERS.get(name, ()))
