@@ -130,18 +130,11 @@ def cmd_export_model(args: argparse.Namespace) -> int:
 
 
 def cmd_export_reasonings(args: argparse.Namespace) -> int:
-    from tsqr.paths import cache_dir
     from tsqr.reasoner import ReasoningCache
 
-    folder = cache_dir("reasoning")
-    candidates = [Path(args.cache), folder / args.cache, folder / f"{args.cache}.jsonl"]
-    found = next((path for path in candidates if path.is_file()), None)
-    if found is None:
-        known = sorted(path.stem for path in folder.glob("*.jsonl")) if folder.is_dir() else []
-        raise FileNotFoundError(f"no reasoning cache {args.cache!r} (tried {', '.join(map(str, candidates))}); "
-                                f"caches in {folder}: {', '.join(known) or 'none'}")
-    count = ReasoningCache(found).export_json(Path(args.destination), template=args.template)
-    print(f"wrote {count} reasonings from {found} to {args.destination}")
+    cache = ReasoningCache.find(args.cache)
+    count = cache.export_json(Path(args.destination), template=args.template)
+    print(f"wrote {count} reasonings from {cache.path} to {args.destination}")
     return 0
 
 

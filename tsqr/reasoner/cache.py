@@ -75,6 +75,19 @@ class ReasoningCache:
     def for_model(cls, identity: ModelIdentity, folder: Path | None = None) -> "ReasoningCache":
         return cls((folder or cache_dir("reasoning")) / f"{identity.slug}.jsonl")
 
+    @classmethod
+    def find(cls, name: str, folder: Path | None = None) -> "ReasoningCache":
+        """The cache a user names: a .jsonl path, or a cache's file name (with or without .jsonl) in the cache
+        folder; FileNotFoundError lists what was tried and which caches exist."""
+        folder = folder or cache_dir("reasoning")
+        candidates = [Path(name), folder / name, folder / f"{name}.jsonl"]
+        for path in candidates:
+            if path.is_file():
+                return cls(path)
+        known = sorted(path.stem for path in folder.glob("*.jsonl")) if folder.is_dir() else []
+        raise FileNotFoundError(f"no reasoning cache {name!r} (tried {', '.join(map(str, candidates))}); "
+                                f"caches in {folder}: {', '.join(known) or 'none'}")
+
     def _load(self) -> dict[str, CacheRow]:
         if self._rows is None:
             self._rows = {row.key: row for row in read_rows(self.path)} if self.path.exists() else {}
