@@ -194,9 +194,13 @@ def _model_selector() -> gr.Dropdown:
                        info=MODEL_HELP)
 
 
-def _composition_selector() -> gr.Radio:
-    return gr.Radio(COMPOSITIONS, value="replace", label="BM25 searches with",
-                    info="query + reasoning keeps the query's own words (helps small untrained models)")
+def _retrieval_options() -> tuple[gr.Radio, gr.Radio]:
+    """The scoring and what BM25 searches with, stacked in one column (both tabs offer the same choices)."""
+    with gr.Column():
+        scoring = gr.Radio(SCORINGS, value="bright", label="Scoring")
+        mode = gr.Radio(COMPOSITIONS, value="replace", label="BM25 searches with",
+                        info="query + reasoning keeps the query's own words (helps small untrained models)")
+    return scoring, mode
 
 
 def _search_tab(session_ids: gr.State) -> gr.Dropdown:
@@ -210,9 +214,7 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
         model = _model_selector()
         max_tokens = gr.Slider(16, 1024, value=256, step=8, label="Max new tokens", elem_id="search-max-tokens")
         k = gr.Slider(1, 50, value=10, step=1, label="Results per column")
-        with gr.Column():
-            scoring = gr.Radio(SCORINGS, value="bright", label="Scoring")
-            mode = _composition_selector()
+        scoring, mode = _retrieval_options()
     with gr.Row():
         run = gr.Button("Search", variant="primary", elem_id="search-button")
         stop = gr.Button("Stop", variant="stop")
@@ -264,9 +266,7 @@ def _evaluate_tab(session_ids: gr.State, search_corpus: gr.Dropdown) -> None:
     with gr.Row():
         reasoning_file = gr.File(label="Precomputed reasonings: TongSearch JSON, BRIGHT <model>_reason, tsqr cache",
                                  elem_id="evaluate-reasoning-file")
-        with gr.Column():
-            scoring = gr.Radio(SCORINGS, value="bright", label="Scoring")
-            mode = _composition_selector()
+        scoring, mode = _retrieval_options()
     with gr.Row():
         run = gr.Button("Evaluate", variant="primary", elem_id="evaluate-button")
         stop = gr.Button("Stop", variant="stop")
