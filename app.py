@@ -19,10 +19,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from tsqr.app_charts import SUMMARY_HEADERS
-from tsqr.app_corpora import CorpusStore, load_demo, load_uploaded_documents, shown_error
-from tsqr.app_models import POOL, configured_model, hardware, model_choices, on_gpu, stream_reasoning
-from tsqr.app_render import CSS, changes_html, gold_moves_markdown, results_html, scores_markdown
+from tsqr.app.charts import SUMMARY_HEADERS
+from tsqr.app.corpora import CorpusStore, load_demo, load_uploaded_documents, shown_error
+from tsqr.app.models import POOL, configured_model, hardware, model_choices, on_gpu, stream_reasoning
+from tsqr.app.render import CSS, changes_html, gold_moves_markdown, results_html, scores_markdown
 
 log = logging.getLogger("tsqr.app")
 
@@ -100,7 +100,7 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
 
     Yields (reasoning, info, gold moves, raw column, reasoned column).
     """
-    from tsqr.app_search import compare
+    from tsqr.app.search import compare
 
     raw_column = results_html(None, "raw", "no results")
     try:
@@ -134,8 +134,8 @@ def evaluate(files, corpus_files, name, hub_domains, limit, source, model, reaso
 
     Yields (status, summary table, bars, scatter, histogram, gained, lost, downloads, session ids, corpus list).
     """
-    from tsqr.app_charts import biggest_changes, delta_histogram, domain_bars, query_scatter, summary_table
-    from tsqr.app_evaluation import EVALUATION_MEASURES, DataChoice, EvaluationJob, ReasoningChoice
+    from tsqr.app.charts import biggest_changes, delta_histogram, domain_bars, query_scatter, summary_table
+    from tsqr.app.evaluation import EVALUATION_MEASURES, DataChoice, EvaluationJob, ReasoningChoice
     from tsqr.evaluate import EvaluationConfig
 
     uploads = [Path(f) for f in files or []] + [Path(f) for f in corpus_files or []]

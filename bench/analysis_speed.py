@@ -64,8 +64,8 @@ def main() -> None:
     parser.add_argument("--lucene", action="store_true", help="also time pyserini's analyzer (needs Java)")
     options = parser.parse_args()
 
-    from tsqr.analysis import Analyzer
-    from tsqr.analysis_tokenizer import tokenize
+    from tsqr.bm25.analysis import Analyzer
+    from tsqr.bm25.tokenizer import tokenize
 
     text, origin = source_text()
     docs = documents(text, options.docs, options.words)

@@ -143,7 +143,7 @@ def main() -> None:
     import bm25s
     from rank_bm25 import BM25Okapi
 
-    from tsqr.analysis import Analyzer
+    from tsqr.bm25.analysis import Analyzer
     from tsqr.bm25 import Index
 
     documents = read_corpus(args.corpus) if args.corpus else synthetic_corpus(args.docs)

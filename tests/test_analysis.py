@@ -1,4 +1,4 @@
-"""tsqr.analysis must produce the terms of pyserini's default Lucene analyzer, without Java.
+"""tsqr.bm25.analysis must produce the terms of pyserini's default Lucene analyzer, without Java.
 
 The expected tokens below follow Lucene's documented behaviour: StandardTokenizer's UAX#29 word rules
 (StandardTokenizerImpl.jflex), EnglishPossessiveFilter, LowerCaseFilter (java.lang.Character), the 33-word
@@ -14,8 +14,8 @@ import sys
 
 import pytest
 
-from tsqr.analysis import LUCENE_ENGLISH_STOPWORDS, Analyzer, porter_stem
-from tsqr.analysis_tokenizer import tokenize
+from tsqr.bm25.analysis import LUCENE_ENGLISH_STOPWORDS, Analyzer, porter_stem
+from tsqr.bm25.tokenizer import tokenize
 
 # (text, StandardTokenizer tokens)
 TOKENIZER_CASES = [
@@ -151,7 +151,7 @@ def test_settings_change_the_terms_and_the_fingerprint() -> None:
 
 
 def test_fingerprint_is_the_same_in_another_process() -> None:
-    code = "from tsqr.analysis import Analyzer; print(Analyzer().fingerprint)"
+    code = "from tsqr.bm25.analysis import Analyzer; print(Analyzer().fingerprint)"
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert other.stdout.strip() == Analyzer().fingerprint
 
@@ -185,7 +185,7 @@ def test_bad_input_names_the_item() -> None:
 
 
 def test_importing_stays_light() -> None:
-    code = "import sys, tsqr.analysis; print(sorted({'regex', 'tqdm'} & set(sys.modules)))"
+    code = "import sys, tsqr.bm25.analysis; print(sorted({'regex', 'tqdm'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 
@@ -193,7 +193,7 @@ def test_importing_stays_light() -> None:
 def test_the_pinned_regex_release_is_the_one_the_tokenizer_was_calibrated_against():
     from pathlib import Path
 
-    import tsqr.analysis_tokenizer as tokenizer
+    import tsqr.bm25.tokenizer as tokenizer
 
     requirements = (Path(__file__).resolve().parents[1] / "requirements.txt").read_text().splitlines()
     assert f"regex=={tokenizer.CALIBRATED_REGEX}" in requirements

@@ -1,4 +1,4 @@
-"""tsqr.analysis against the reference itself: pyserini's Lucene analyzer, run in Java on the same text.
+"""tsqr.bm25.analysis against the reference itself: pyserini's Lucene analyzer, run in Java on the same text.
 
 BRIGHT's BM25 numbers come from pyserini's default analyzer, so any term tsqr makes differently is a bug.
 These tests need pyserini, pyjnius and a Java 17 runtime (skipped with the reason when missing); the real
@@ -17,8 +17,8 @@ from typing import NamedTuple
 import pytest
 
 from tests.test_analysis import ANALYZER_CASES, LONG_TOKEN_CASES, TOKENIZER_CASES
-from tsqr.analysis import Analyzer, porter_stem
-from tsqr.analysis_tokenizer import _LUCENE_CLASS_OVERRIDES, tokenize
+from tsqr.bm25.analysis import Analyzer, porter_stem
+from tsqr.bm25.tokenizer import _LUCENE_CLASS_OVERRIDES, tokenize
 
 JAVA_17 = Path("/usr/lib/jvm/java-17-openjdk-amd64")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tsqr.app_charts import biggest_changes, delta_histogram, domain_bars, query_scatter, summary_table
-from tsqr.app_highlight import Snippet
-from tsqr.app_render import changes_html, gold_moves_markdown, results_html, scores_markdown
-from tsqr.app_search import Comparison, GoldMove, ResultRow, SideResults
+from tsqr.app.charts import biggest_changes, delta_histogram, domain_bars, query_scatter, summary_table
+from tsqr.app.highlight import Snippet
+from tsqr.app.render import changes_html, gold_moves_markdown, results_html, scores_markdown
+from tsqr.app.search import Comparison, GoldMove, ResultRow, SideResults
 from tsqr.bm25 import Index
 from tsqr.evaluate import EvaluationConfig, evaluate_domain
 from tsqr.records import Document, Domain, Example

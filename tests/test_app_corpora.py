@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import tsqr.bm25
-from tsqr.app_corpora import (
+from tsqr.app.corpora import (
     CorpusGone,
     CorpusStore,
     DEMO_DIR,

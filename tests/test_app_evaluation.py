@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tsqr.app_corpora import CorpusStore
-from tsqr.app_evaluation import DataChoice, EvaluationJob, ReasoningChoice, load_domains, upload_domain_name
-from tsqr.app_models import POOL
+from tsqr.app.corpora import CorpusStore
+from tsqr.app.evaluation import DataChoice, EvaluationJob, ReasoningChoice, load_domains, upload_domain_name
+from tsqr.app.models import POOL
 from tsqr.evaluate import EvaluationConfig
 from tsqr.reasoner import GenerationSettings
 

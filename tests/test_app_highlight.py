@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from tsqr.analysis import Analyzer
-from tsqr.app_highlight import analyzed_spans, best_window, make_snippet, query_terms
+from tsqr.bm25.analysis import Analyzer
+from tsqr.app.highlight import analyzed_spans, best_window, make_snippet, query_terms
 
 ANALYZER = Analyzer()
 

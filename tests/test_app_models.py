@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from tsqr.app_models import (
+from tsqr.app.models import (
     POOL,
     ReasonerPool,
     configured_model,

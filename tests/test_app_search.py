@@ -6,7 +6,7 @@ import math
 import pytest
 
 from tsqr.bm25 import Index
-from tsqr.app_search import GoldMove, compare, find_example
+from tsqr.app.search import GoldMove, compare, find_example
 from tsqr.records import Document, Domain, Example
 
 QUERY = "my bread dough smells sour and weird after two days, what happened"

@@ -187,8 +187,8 @@ def test_search_many_equals_search_query_by_query(index, corpus):
 
 
 def test_build_analyzes_text_with_tsqr_analyzer():
-    pytest.importorskip("tsqr.analysis", reason="needs tsqr.analysis (engineer A's analyzer)")
-    from tsqr.analysis import Analyzer
+    pytest.importorskip("tsqr.bm25.analysis", reason="needs tsqr.bm25.analysis (engineer A's analyzer)")
+    from tsqr.bm25.analysis import Analyzer
 
     documents = [Document("d1", "Cats are running through the gardens."), Document("d2", "A dog sleeps."),
                  Document("d3", ""), Document("d4", "The garden's cat runs; cats RUN!")]
@@ -228,7 +228,7 @@ def test_bad_input_gets_clear_errors(index):
 
 
 def test_a_vocabulary_gensim_would_prune_is_kept_with_a_warning(monkeypatch):
-    from tsqr import bm25_counts
+    from tsqr.bm25 import counts as bm25_counts
 
     monkeypatch.setattr(bm25_counts, "GENSIM_PRUNE_AT", 3)
     with pytest.warns(UserWarning, match="would have pruned the vocabulary to 3"):

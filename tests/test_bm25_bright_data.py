@@ -35,7 +35,7 @@ def real_text(shared_data):
 
 
 def test_bright_scoring_matches_gensim_on_real_text_and_reasoned_queries(real_text):
-    pytest.importorskip("tsqr.analysis", reason="needs tsqr.analysis (engineer A's analyzer)")
+    pytest.importorskip("tsqr.bm25.analysis", reason="needs tsqr.bm25.analysis (engineer A's analyzer)")
     pytest.importorskip("gensim", reason="gensim is the reference for BRIGHT's BM25; pip install gensim")
     from gensim.corpora import Dictionary
     from gensim.models import LuceneBM25Model

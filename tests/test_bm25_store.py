@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tsqr.bm25 import Index, load_or_build
-from tsqr.bm25_store import corpus_key
+from tsqr.bm25.store import corpus_key
 from tsqr.records import Document
 
 QUERIES = (["t1", "t2", "t2", "café"], ["日本", "t40", "unknown"], [])
@@ -28,7 +28,7 @@ def index():
 
 @pytest.fixture(scope="module")
 def documents():
-    pytest.importorskip("tsqr.analysis", reason="needs tsqr.analysis (engineer A's analyzer)")
+    pytest.importorskip("tsqr.bm25.analysis", reason="needs tsqr.bm25.analysis (engineer A's analyzer)")
     texts = ["Honey bees dance to tell the hive where flowers are.", "Bees sting once; wasps sting repeatedly.",
              "", "Photosynthesis turns light into sugar.", "Why do bees dance? Foraging bees' waggle dance.",
              "Naïve café owners keep bees on the roof — 日本語 too."]
@@ -52,7 +52,7 @@ def test_save_load_round_trip_gives_identical_scores(index, tmp_path):
 
 
 def test_save_load_keeps_the_analyzer_fingerprint_and_checks_it(documents, tmp_path):
-    from tsqr.analysis import Analyzer
+    from tsqr.bm25.analysis import Analyzer
 
     built = Index.build(documents, progress=False)
     loaded = Index.load(built.save(tmp_path / "idx"))

@@ -223,7 +223,7 @@ def test_hub_source_through_datasets_on_a_local_repository(tmp_path, monkeypatch
     """The "hub" code path itself (datasets.load_dataset with configs and splits), pointed at a local repo."""
     import datasets
 
-    from tsqr.bright_sources import load_from_hub
+    from tsqr.bright.sources import load_from_hub
 
     monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path / "hf-cache"))
     repo = make_hub_copy(tmp_path / "BRIGHT")

@@ -9,7 +9,7 @@ import pytest
 from train.build_dataset import build_parser, main
 from train.data_sources import Collected, clean_query, read_bright
 from train.dataset import TrainExample, TrainingSet
-from tsqr.bright_files import DataError
+from tsqr.bright import DataError
 from tsqr.records import Document
 from tsqr.reasoner.prompts import TONGSEARCH_INSTRUCTIONS
 

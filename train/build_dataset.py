@@ -24,7 +24,7 @@ from typing import Any
 
 from train.data_sources import Collected, read_bright, read_corpus, read_plain_rows, read_tongsearch_json
 from train.dataset import TrainExample, TrainingSet
-from tsqr.bright_files import DataError
+from tsqr.bright import DataError
 
 
 def resolve_examples(collected: Collected) -> list[TrainExample]:

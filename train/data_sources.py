@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from train.dataset import TrainExample
-from tsqr.bright_files import DataError, read_json_value, read_table
+from tsqr.bright import DataError, read_json_value, read_table
 from tsqr.records import Document
 
 

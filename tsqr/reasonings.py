@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from tsqr.bright_files import DataError, Table, detect_format, read_json_value, read_table
-from tsqr.bright_sources import hub_split_files, read_hub_split
+from tsqr.bright import DataError, Table, detect_format, read_json_value, read_table
+from tsqr.bright import hub_split_files, read_hub_split
 from tsqr.records import Example, Reasoning
 
 BRIGHT_REASONING_MODELS = ("gpt4", "llama3-70b", "claude-3-opus", "Gemini-1.0", "grit")

@@ -4,7 +4,7 @@ Usage:
     terms = query_terms("Why do cats purr?", analyzer)           # {'why', 'do', 'cat', 'purr'}
     snippet = make_snippet(document.content, terms, analyzer)     # snippet.html has <mark>purring</mark> ...
 
-A word is highlighted when tsqr.analysis turns it into one of the query's index terms, i.e. exactly when BM25
+A word is highlighted when tsqr.bm25.analysis turns it into one of the query's index terms, i.e. exactly when BM25
 counted it: "purring" lights up for the query word "purrs" (both stem to "purr"), while "the" never does (a stop
 word has no term). Highlighting by plain string equality would mark words BM25 ignored and miss the stems it
 matched, which would misexplain the ranking the user is looking at.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tsqr.analysis import Analyzer
+    from tsqr.bm25.analysis import Analyzer
 
 DEFAULT_WIDTH = 320  # characters of document shown per result
 ELLIPSIS = "\u2026"
@@ -50,10 +50,10 @@ def query_terms(query: str, analyzer: "Analyzer") -> frozenset[str]:
 def analyzed_spans(text: str, analyzer: "Analyzer") -> list[Span]:
     """Every token of `text` with its offsets and its index term; stop words are left out.
 
-    Tokens come from tsqr.analysis's own tokenizer, so the spans are the words BM25 indexed. A token the
+    Tokens come from tsqr.bm25.analysis's own tokenizer, so the spans are the words BM25 indexed. A token the
     analyzer drops yields no span; one it splits (rare) keeps its first term.
     """
-    from tsqr.analysis import tokenize
+    from tsqr.bm25.analysis import tokenize
 
     spans = []
     terms: dict[str, str] = {}

@@ -32,13 +32,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tsqr.bm25_counts import TermCounts, count_terms
+from tsqr.bm25.counts import TermCounts, count_terms
 from tsqr.records import Document, Hit
 
 if TYPE_CHECKING:
     import scipy.sparse
 
-    from tsqr.analysis import Analyzer
+    from tsqr.bm25.analysis import Analyzer
 
 SCORINGS = ("bright", "classic", "rank_bm25")
 DEFAULT_K1 = 0.9
@@ -47,7 +47,7 @@ DEFAULT_B = 0.4
 
 def default_analyzer() -> "Analyzer":
     """pyserini's default Lucene English analyzer, as tsqr reimplements it (BRIGHT's tokenization)."""
-    from tsqr.analysis import Analyzer
+    from tsqr.bm25.analysis import Analyzer
 
     return Analyzer()
 
@@ -262,7 +262,7 @@ class Index:
     # ----------------------------------------------------------------------------------------------- storage
     def save(self, folder: str | Path) -> Path:
         """Write the index to `folder` (JSON + npz, no pickle); returns the folder."""
-        from tsqr.bm25_store import SavedIndex, write_index
+        from tsqr.bm25.store import SavedIndex, write_index
 
         return write_index(Path(folder), SavedIndex(self.doc_ids, self.counts, self.k1, self.b,
                                                     self.analyzer_fingerprint))
@@ -270,7 +270,7 @@ class Index:
     @classmethod
     def load(cls, folder: str | Path, analyzer: "Analyzer | None" = None) -> "Index":
         """Read an index written by `save`; `analyzer` must be the one it was built with (default: tsqr's)."""
-        from tsqr.bm25_store import read_index
+        from tsqr.bm25.store import read_index
 
         saved = read_index(Path(folder))
         if analyzer is not None and saved.analyzer_fingerprint and analyzer.fingerprint != saved.analyzer_fingerprint:
@@ -290,7 +290,7 @@ def load_or_build(documents: Sequence[Document], analyzer: "Analyzer | None" = N
     `cache` is the folder holding cached indexes (default: `cache_dir("index")`); `index.loaded_from` says
     which entry a loaded index came from.
     """
-    from tsqr.bm25_store import corpus_key
+    from tsqr.bm25.store import corpus_key
     from tsqr.paths import cache_dir
 
     _check_documents(documents)

@@ -1,7 +1,7 @@
 """Lucene's default English analysis in pure Python, so tsqr's BM25 sees the same terms BRIGHT's did.
 
 Usage:
-    from tsqr.analysis import Analyzer
+    from tsqr.bm25.analysis import Analyzer
     Analyzer()("The dogs' owner's bikes")        # -> ['dog', 'owner', 'bike']
     Analyzer().analyze_many(texts, progress=True)
 
@@ -9,7 +9,7 @@ BRIGHT's official BM25 and TongSearch QR's evaluation tokenize with pyserini's d
 DefaultEnglishAnalyzer). Any difference in terms moves nDCG@10, so this module reproduces that chain exactly,
 in its order, without a JVM:
 
-1. StandardTokenizer (tsqr.analysis_tokenizer): Unicode UAX#29 words as Lucene's JFlex grammar cuts them.
+1. StandardTokenizer (tsqr.bm25.tokenizer): Unicode UAX#29 words as Lucene's JFlex grammar cuts them.
 2. EnglishPossessiveFilter: a trailing 's, ’s or ＇s (either case) is dropped.
 3. LowerCaseFilter: Java's per-code-point lower case (so no Greek final sigma, 'İ' -> 'i').
 4. StopFilter: Lucene's 33 English stop words.
@@ -29,7 +29,7 @@ from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from tsqr.analysis_tokenizer import LUCENE_MAX_TOKEN_LENGTH, tokenize
+from tsqr.bm25.tokenizer import LUCENE_MAX_TOKEN_LENGTH, tokenize
 
 __all__ = ["Analyzer", "LUCENE_ENGLISH_STOPWORDS", "porter_stem"]
 
@@ -46,7 +46,7 @@ STEMMERS = ("porter", "none")
 _MAX_CACHED_TERMS = 2_000_000  # raw token -> term memo; cleared when larger, to bound memory on huge corpora
 
 # ---------------------------------------------------------------------------------------------------------------
-# 2-3. EnglishPossessiveFilter and LowerCaseFilter (1. is tsqr.analysis_tokenizer; 4. is a set lookup)
+# 2-3. EnglishPossessiveFilter and LowerCaseFilter (1. is tsqr.bm25.tokenizer; 4. is a set lookup)
 # ---------------------------------------------------------------------------------------------------------------
 
 

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tsqr.bright_files import DataError, data_files, detect_format, unpack_zip
-from tsqr.bright_sources import (
+from tsqr.bright.files import DataError, data_files, detect_format, unpack_zip
+from tsqr.bright.sources import (
     Folder,
     Loaded,
     hub_split_files,
@@ -34,7 +34,7 @@ from tsqr.bright_sources import (
 )
 from tsqr.records import Document, Domain
 
-__all__ = ["BRIGHT_DOMAINS", "LONG_DOCUMENT_DOMAINS", "DataError", "DomainReport", "canonical_domain",
+__all__ = ["BRIGHT_DOMAINS", "LONG_DOCUMENT_DOMAINS", "DataCheck", "DataError", "canonical_domain",
            "check_domain", "load_domain"]
 
 BRIGHT_DOMAINS: tuple[str, ...] = (
@@ -148,7 +148,7 @@ def _load_corpus(documents: Source, name: str, long: bool, progress: bool, scrat
 
 
 @dataclass
-class DomainReport:
+class DataCheck:
     """What is usable but suspicious in a loaded domain; `warnings()` words it for the CLI and the app.
 
     `missing_gold` maps a query id to its gold ids absent from the corpus (only queries with some missing);
@@ -204,9 +204,9 @@ class DomainReport:
         return lines
 
 
-def check_domain(domain: Domain, *, long: bool = False) -> DomainReport:
+def check_domain(domain: Domain, *, long: bool = False) -> DataCheck:
     """Check a loaded domain's judgements against its corpus (`long`: judge by gold_ids_long)."""
-    report = DomainReport(domain.name, len(domain.examples), len(domain.documents), long)
+    report = DataCheck(domain.name, len(domain.examples), len(domain.documents), long)
     corpus = {doc.id for doc in domain.documents}
     report.empty_documents = [doc.id for doc in domain.documents if not doc.content.strip()]
     for ex in domain.examples:

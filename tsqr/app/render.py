@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tsqr.app_charts import QueryChange
-    from tsqr.app_search import Comparison, SideResults
+    from tsqr.app.charts import QueryChange
+    from tsqr.app.search import Comparison, SideResults
 
 CSS = """
 .tsqr-results { display: flex; flex-direction: column; gap: 6px; }

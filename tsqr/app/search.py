@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from tsqr.records import Document, Domain, Example, Hit
 
 if TYPE_CHECKING:
-    from tsqr.analysis import Analyzer
-    from tsqr.app_highlight import Snippet
+    from tsqr.bm25.analysis import Analyzer
+    from tsqr.app.highlight import Snippet
     from tsqr.bm25 import Index
 
 FREE_QUERY_ID = "typed-query"
@@ -93,7 +93,7 @@ def _rank_of(hits: list[Hit]) -> dict[str, int]:
 
 def _side(name: str, text: str, hits: list[Hit], ndcg: float | None, gold: frozenset[str], k: int,
           documents: Mapping[str, Document], analyzer: "Analyzer") -> SideResults:
-    from tsqr.app_highlight import make_snippet, query_terms
+    from tsqr.app.highlight import make_snippet, query_terms
 
     terms = query_terms(text, analyzer)
     rows = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from tsqr.bright_files import DataError, Table
+from tsqr.bright.files import DataError, Table
 from tsqr.records import Document, Example
 
 PLACEHOLDER = "N/A"

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tsqr.bright_files import (
+from tsqr.bright.files import (
     TABLE_FORMATS,
     DataError,
     Table,
@@ -20,7 +20,7 @@ from tsqr.bright_files import (
     read_table,
     read_topics_tsv,
 )
-from tsqr.bright_records import documents_from_tables, examples_from_tables, examples_from_topics, table_kind
+from tsqr.bright.rows import documents_from_tables, examples_from_tables, examples_from_topics, table_kind
 from tsqr.records import Document, Example
 
 HUB_REPO = "xlangai/BRIGHT"

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from tsqr.records import Domain
 
 if TYPE_CHECKING:
-    from tsqr.app_corpora import CorpusStore
+    from tsqr.app.corpora import CorpusStore
     from tsqr.evaluate import DomainReport, EvaluationConfig
     from tsqr.reasoner import GenerationSettings, Reasoner
 
@@ -122,7 +122,7 @@ class EvaluationJob:
 
     def run(self, choice: DataChoice) -> Iterator[Update]:
         """Load, reason, retrieve and score every chosen domain; the last Update has done=True or an error."""
-        from tsqr.app_corpora import shown_error
+        from tsqr.app.corpora import shown_error
 
         self._total = max(1, (1 if choice.files else 0) + len(choice.hub_domains))
         try:
@@ -176,7 +176,7 @@ class EvaluationJob:
 
     def _generate(self, domain: Domain) -> Iterator[Update]:
         """Ask the model one batch at a time, so a cancelled run keeps (in the cache) every finished batch."""
-        from tsqr.app_models import POOL, on_gpu, reason_domain
+        from tsqr.app.models import POOL, on_gpu, reason_domain
         from tsqr.reasoner import GenerationSettings
 
         settings = self.reasoning.settings or GenerationSettings()

@@ -1,10 +1,10 @@
 """Lucene's StandardTokenizer in pure Python: UAX#29 words exactly as Lucene 9's JFlex grammar cuts them.
 
 Usage:
-    from tsqr.analysis_tokenizer import tokenize
+    from tsqr.bm25.tokenizer import tokenize
     tokenize("e-mail foo@bar.com: C++ isn't 3.14")   # -> ['e', 'mail', 'foo', 'bar.com', 'C', "isn't", '3.14']
 
-tsqr.analysis builds its Lucene-compatible Analyzer on this; it is a module of its own because matching
+tsqr.bm25.analysis builds its Lucene-compatible Analyzer on this; it is a module of its own because matching
 Lucene character for character takes a grammar, Unicode tables and their corrections that the filters after
 it never need to know about.
 

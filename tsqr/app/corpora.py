@@ -6,7 +6,7 @@ Usage:
     index = store.index(demo.id)              # built (or loaded from the disk cache) once, then shared
     mine = store.add(load_uploaded_documents(paths), "my files")
 
-Indexes are keyed by corpus content (tsqr.bm25_store.corpus_key), so two users uploading the same files, or a
+Indexes are keyed by corpus content (tsqr.bm25.store.corpus_key), so two users uploading the same files, or a
 user loading a domain in the Evaluate tab and searching it in the Search tab, share one index: BM25 indexes
 of BRIGHT domains take seconds to minutes to build and hundreds of megabytes to hold. A session only keeps
 the ids of the corpora it loaded (see app.py), so one user's uploads are never listed to another; the store
@@ -56,7 +56,7 @@ class Corpus:
 def content_key(documents: Sequence[Document]) -> str:
     """The key of a corpus's content, the same one the BM25 disk cache uses (default analyzer and k1/b)."""
     from tsqr.bm25 import DEFAULT_B, DEFAULT_K1, default_analyzer
-    from tsqr.bm25_store import corpus_key
+    from tsqr.bm25.store import corpus_key
 
     return corpus_key(documents, default_analyzer().fingerprint, DEFAULT_K1, DEFAULT_B)
 
@@ -154,7 +154,7 @@ def load_demo(folder: Path = DEMO_DIR) -> Domain:
 
 def load_uploaded_documents(paths: Sequence[str | Path], name: str = "uploaded") -> Domain:
     """A documents-only corpus (files with id and content) a user uploads to search."""
-    from tsqr.bright_sources import load_documents
+    from tsqr.bright import load_documents
 
     files = [Path(path) for path in paths]
     if not files:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tsqr.bm25_counts import TermCounts
+from tsqr.bm25.counts import TermCounts
 from tsqr.records import Document
 
 FORMAT = "tsqr-bm25-index"

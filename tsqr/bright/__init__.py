@@ -1,0 +1,27 @@
+"""BRIGHT data as tsqr's typed records: the one door the rest of tsqr loads BRIGHT-shaped data through.
+
+Usage:
+    from tsqr.bright import load_domain, check_domain
+    domain = load_domain("assets/demo", "demo")        # "hub", a folder, files, a zip, Anserini topics + qrels
+    for warning in check_domain(domain).warnings(): print(warning)
+
+Modules: `domains` (load_domain: pick the loader, apply the rules common to all sources; check_domain),
+`sources` (one loader per layout: hub, hub copy, Anserini folder, loose files), `rows` (table rows -> Example and
+Document with file/row/field errors), `files` (reading parquet/jsonl/json[.gz]/zip, the DataError family).
+"""
+from tsqr.bright.domains import (
+    BRIGHT_DOMAINS,
+    LONG_DOCUMENT_DOMAINS,
+    DataCheck,
+    canonical_domain,
+    check_domain,
+    load_domain,
+)
+from tsqr.bright.files import DataError, Table, detect_format, read_json_value, read_table
+from tsqr.bright.sources import hub_split_files, load_documents, read_hub_split
+
+__all__ = [
+    "BRIGHT_DOMAINS", "LONG_DOCUMENT_DOMAINS", "DataCheck", "DataError", "Table", "canonical_domain",
+    "check_domain", "detect_format", "hub_split_files", "load_documents", "load_domain", "read_hub_split",
+    "read_json_value", "read_table",
+]
