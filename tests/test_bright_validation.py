@@ -107,7 +107,7 @@ def test_all_problems_of_a_file_are_reported_together(tmp_path):
     ("scalars.jsonl", b'{"id": "q1"}\n[1, 2]\n', "line 2: expected a JSON object, got list"),
     ("broken.parquet", b"PAR1 this is not really parquet", "not a readable parquet file"),
     ("broken.jsonl.gz", gzip.compress(b'{"id": "q1"}\n')[:-12], "cannot be read"),
-    ("latin1.jsonl", '{"query": "caf\u00e9"}\n'.encode("latin-1"), "cannot be read as UTF-8"),
+    ("latin1.jsonl", '{"id": "q1"}\n{"query": "caf\u00e9"}\n'.encode("latin-1"), "line 2: not UTF-8 text"),
     ("broken.zip", b"PK\x03\x04 truncated archive", "not a readable zip archive"),
     ("mystery.bin", b"\x00\x01\x02 binary", "unrecognised file type"),
     ("empty.jsonl", b"", "cannot tell what this file holds"),
