@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tsqr.paths import inside
 from tsqr.records import Domain, Run
 
 if TYPE_CHECKING:
@@ -233,7 +234,7 @@ def write_outputs(reports: Sequence[DomainReport], out_dir: Path) -> list[Path]:
 
     for rep in reports:
         for side in rep.sides.values():
-            path = out_dir / f"{rep.domain}.{side.name}.trec"
+            path = inside(out_dir, f"{rep.domain}.{side.name}.trec")  # domain names reach here from uploads
             write_run(side.run, path, tag=f"tsqr-{side.name}")
             written.append(path)
     return written

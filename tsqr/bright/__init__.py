@@ -7,8 +7,9 @@ Usage:
 
 Modules: `domains` (load_domain: pick the loader, apply the rules common to all sources; check_domain),
 `sources` (one loader per layout: hub, hub copy, Anserini folder, loose files), `rows` (table rows -> Example and
-Document with file/row/field errors), `files` (reading parquet/jsonl/json[.gz], TSV and qrels), `bounded` (capped streaming reads), `unzip` (capped zip
-extraction), `names` (safe domain names), `errors` (DataError). The caps come from tsqr.limits.
+Document with file/row/field errors), `files` (reading parquet/jsonl/json[.gz], TSV and qrels), `bounded`
+(capped streaming reads), `unzip` (capped zip extraction), `names` (safe domain names), `errors` (DataError).
+The caps come from tsqr.limits.
 """
 from tsqr.bright.domains import (
     BRIGHT_DOMAINS,

@@ -3,8 +3,9 @@
 BRIGHT's rows carry quirks every consumer must undo the same way: ids may arrive as numbers, `excluded_ids` and
 `gold_ids_long` hold the placeholder ["N/A"] when a domain has none, and `gold_ids` repeats ids in
 theoremqa_questions. Query, document and gold ids may not hold whitespace: TREC files, where runs end up,
-cannot represent it, and finding out only when the run is written wastes the whole scoring. The checks here collect every problem of a file (up to a limit) and raise one `DataError`
-that names the file, the row and the field, so one round of fixes is enough.
+cannot represent it, and finding out only when the run is written wastes the whole scoring. The checks here
+collect every problem of a file (up to a limit) and raise one `DataError` that names the file, the row and the
+field, so one round of fixes is enough.
 """
 from __future__ import annotations
 
