@@ -22,6 +22,7 @@ from tsqr.limits import MIB, RATIO_GRACE_BYTES, Limits
 TABLE_FORMATS = ("parquet", "jsonl", "json")
 _ZIP_MAGIC = b"PK\x03\x04"
 _PARQUET_MAGIC = b"PAR1"
+_PARQUET_BATCH_ROWS = 1024
 _TOO_DEEP = "nested too deeply for Python's JSON parser (more than about 1000 levels)"
 
 
@@ -106,9 +107,18 @@ def _check_parquet_size(metadata: Any, stored: int, label: str, limits: Limits) 
                         f"more than {limits.describe('ratio')}: refused as a decompression bomb")
 
 
+def _decoded_bytes(batch: Any) -> int:
+    """What a batch of rows takes once its dictionary-encoded columns are expanded, as `to_pylist` will."""
+    import pyarrow as pa
+
+    return sum((column.dictionary_decode() if pa.types.is_dictionary(column.type) else column).nbytes
+               for column in batch.columns)
+
+
 def _read_parquet(path: Path, label: str) -> Table:
-    """Row group by row group, after the metadata's sizes pass the caps; what is decoded is counted too, so a
-    file whose metadata lies is stopped at the cap."""
+    """In batches of rows, after the metadata's sizes pass the caps; what is decoded is counted too (against
+    the size and the ratio caps), so a file whose metadata lies, or whose dictionary encoding turns a few
+    stored bytes into gigabytes of strings, is stopped within one batch of the cap."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -123,12 +133,14 @@ def _read_parquet(path: Path, label: str) -> Table:
         with pq.ParquetFile(source) as parquet:
             _check_parquet_size(parquet.metadata, stored, label, limits)
             decoded = 0
-            for group in range(parquet.num_row_groups):
-                table = parquet.read_row_group(group)
-                decoded += table.nbytes
+            for batch in parquet.iter_batches(batch_size=_PARQUET_BATCH_ROWS):
+                decoded += _decoded_bytes(batch)
                 if decoded > limits.unpacked_bytes:
                     raise DataError(f"{label}: decodes to more than {limits.describe('unpacked_bytes')}: refused")
-                rows.extend(table.to_pylist())
+                if decoded > RATIO_GRACE_BYTES and decoded > limits.ratio * stored:
+                    raise DataError(f"{label}: decodes to more than {limits.describe('ratio')} times its "
+                                    f"{stored} stored bytes: refused as a decompression bomb")
+                rows.extend(batch.to_pylist())
     except (pa.ArrowException, OSError, EOFError) as error:
         raise DataError(f"{label}: not a readable parquet file ({error})") from None
     return Table(label, rows)

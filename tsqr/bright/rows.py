@@ -23,21 +23,24 @@ _SHOWN_PROBLEMS = 10
 
 
 class Problems:
-    """Problems found in one file, raised together as one `DataError`."""
+    """Problems found in one file, raised together as one `DataError`; only the first few are kept (a file of
+    a million bad rows must not become a million messages in memory), the rest are counted."""
 
     def __init__(self, label: str) -> None:
         self.label = label
         self.messages: list[str] = []
+        self.count = 0
 
     def add(self, message: str) -> None:
-        self.messages.append(message)
+        self.count += 1
+        if len(self.messages) < _SHOWN_PROBLEMS:
+            self.messages.append(message)
 
     def raise_if_any(self) -> None:
-        if not self.messages:
+        if not self.count:
             return
-        shown = self.messages[:_SHOWN_PROBLEMS]
-        more = len(self.messages) - len(shown)
-        lines = [f"{self.label}: {message}" for message in shown]
+        more = self.count - len(self.messages)
+        lines = [f"{self.label}: {message}" for message in self.messages]
         if more:
             lines.append(f"{self.label}: ... and {more} more problems")
         raise DataError("\n".join(lines))
@@ -101,11 +104,11 @@ def _text(row: dict[str, Any], field: str, where: str, problems: Problems) -> st
 
 
 def _example(row: dict[str, Any], where: str, problems: Problems) -> Example | None:
-    before = len(problems.messages)
+    before = problems.count
     for field in EXAMPLE_FIELDS:
         if field not in row:
             problems.add(f"{where}: missing field {field!r}")
-    if len(problems.messages) > before:
+    if problems.count > before:
         return None
     qid = _as_id(row["id"])
     if qid is None or not qid.strip():
@@ -126,7 +129,7 @@ def _example(row: dict[str, Any], where: str, problems: Problems) -> Example | N
     if clash:
         problems.add(f"{where}: field 'excluded_ids': a gold document cannot be excluded, but "
                      f"{len(clash)} excluded ids are also gold ids: {', '.join(clash[:3])}")
-    if len(problems.messages) > before:
+    if problems.count > before:
         return None
     return Example(id=qid, query=query, gold_ids=gold, excluded_ids=excluded, gold_ids_long=gold_long,
                    reasoning=reasoning, gold_answer=answer)
