@@ -104,3 +104,20 @@ def test_a_hub_id_without_network_is_refused_at_once_in_one_line(tmp_path):
 def test_a_refused_server_url_is_one_line(tmp_path):
     result = tsqr("reason", "--model", f"http://127.0.0.1:{closed_port()}", "why?")
     assert_one_line_error(result, "127.0.0.1")
+
+
+def test_a_cached_hub_model_without_network_switches_the_hub_libraries_offline(tmp_path):
+    snapshot = tmp_path / "hf" / "hub" / "models--SomeOrg--Cached" / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text("{}")
+    (tmp_path / "hf" / "hub" / "models--SomeOrg--Cached" / "refs").mkdir()
+    (tmp_path / "hf" / "hub" / "models--SomeOrg--Cached" / "refs" / "main").write_text("abc123")
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE",
+                                                            "HF_DATASETS_OFFLINE")}
+    env.update(HF_ENDPOINT=f"http://127.0.0.1:{closed_port()}", HF_HOME=str(tmp_path / "hf"))
+    code = ("import argparse, os; from tsqr.cli_checks import check_hub_access; "
+            "check_hub_access(argparse.Namespace(model='SomeOrg/Cached')); print(os.environ.get('HF_HUB_OFFLINE'))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env,
+                            timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "1"
+    assert "cannot be reached" in result.stderr and "loading SomeOrg/Cached from the local hub cache" in result.stderr

@@ -142,8 +142,8 @@ def check_hub_access(args: argparse.Namespace) -> None:
     for hub_id in hub_ids:
         if not _in_local_cache(hub_id):
             raise HubUnreachableError(
-                f"the Hugging Face hub ({hub_endpoint()}) cannot be reached ({reason}) and {hub_id!r} is not in "
-                f"the local hub cache: connect, or pass a local folder or .gguf file")
+                f"the Hugging Face hub ({hub_endpoint()}) cannot be reached ({reason}) and {hub_id!r} is neither "
+                f"a local file or folder nor in the local hub cache: connect, or pass a local folder or .gguf file")
     if hub_ids:
         print(f"note: the Hugging Face hub ({hub_endpoint()}) cannot be reached ({reason}): loading "
               f"{', '.join(hub_ids)} from the local hub cache", file=sys.stderr)
