@@ -34,6 +34,7 @@ from tsqr.evaluate import (
 )
 from tsqr.reasoner import GenerationSettings, ReasoningCache, export_model, load_reasoner
 from tsqr.reasoner.hardware import hardware
+from tsqr.reasonings import export_cache
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,7 +114,7 @@ def cmd_export_model(args: argparse.Namespace) -> int:
 
 def cmd_export_reasonings(args: argparse.Namespace) -> int:
     cache = ReasoningCache.find(args.cache)
-    count = cache.export_json(Path(args.destination), template=args.template)
+    count = export_cache(cache, Path(args.destination), template=args.template)
     print(f"wrote {count} reasonings from {cache.path} to {args.destination}")
     return 0
 
