@@ -20,6 +20,7 @@ from pathlib import Path
 import gradio as gr
 
 from tsqr.app.charts import SUMMARY_HEADERS
+from tsqr.app.choices import COMPOSITION_CHOICES, SCORING_CHOICES
 from tsqr.app.corpora import CorpusStore, load_demo, load_uploaded_documents, shown_error
 from tsqr.app.models import POOL, configured_model, hardware, model_choices, on_gpu, stream_reasoning
 from tsqr.app.render import CSS, changes_html, gold_moves_markdown, results_html, scores_markdown
@@ -30,9 +31,6 @@ MAX_UPLOAD = "200mb"
 # Bounded generation: at most one search and one evaluation run a model at once (the ReasonerPool keeps two
 # models), so several users queue instead of exhausting memory.
 SEARCH_CONCURRENCY = EVALUATION_CONCURRENCY = 1
-SCORINGS = [("BRIGHT BM25 (official)", "bright"), ("classic Lucene BM25", "classic"),
-            ("fusion of raw and reasoned (RRF)", "fusion")]
-COMPOSITIONS = [("the reasoning alone (the paper)", "replace"), ("query + reasoning (query2doc)", "concat")]
 REASONING_MODEL, REASONING_FILE = "model", "precomputed reasoning file"
 STREAM_REFRESH_S = 0.1  # how often the streamed reasoning is pushed to the browser
 
@@ -108,7 +106,7 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
             raise ValueError("no corpus selected: pick the demo corpus or upload documents")
         corpus = STORE.get(corpus_id)
         index = STORE.index(corpus_id, progress=False)
-        options = dict(k=int(k), scoring=scoring, documents=corpus.documents_by_id, mode=mode)
+        options = dict(k=int(k), scoring=scoring, documents=corpus.documents_by_id, composition=mode)
         comparison = compare(corpus.domain, index, query, None, **options)
         raw_column = results_html(comparison.raw, "raw")
         yield ("", scores_markdown(comparison), "", raw_column,
@@ -135,7 +133,7 @@ def evaluate(files, corpus_files, name, hub_domains, limit, source, model, reaso
     Yields (status, summary table, bars, scatter, histogram, gained, lost, downloads, session ids, corpus list).
     """
     from tsqr.app.charts import biggest_changes, delta_histogram, domain_bars, query_scatter, summary_table
-    from tsqr.app.evaluation import EVALUATION_MEASURES, DataChoice, EvaluationJob, ReasoningChoice
+    from tsqr.app.evaluation import DataChoice, EvaluationJob, ReasoningChoice
     from tsqr.evaluate import EvaluationConfig
 
     uploads = [Path(f) for f in files or []] + [Path(f) for f in corpus_files or []]
@@ -148,7 +146,7 @@ def evaluate(files, corpus_files, name, hub_domains, limit, source, model, reaso
             raise ValueError("no reasoning file uploaded: add one, or choose a model as the reasoning source")
         reasoning = ReasoningChoice(model=model, file=Path(reasoning_file) if use_file else None,
                                     settings=None if use_file else _settings(max_new_tokens))
-        config = EvaluationConfig(scoring=scoring, mode=mode, measures=EVALUATION_MEASURES)
+        config = EvaluationConfig(scoring=scoring, composition=mode)
         job = EvaluationJob(STORE, Path(tempfile.mkdtemp(prefix="tsqr-evaluation-")), config, reasoning)
     except Exception as error:
         yield (_failure(error, uploads), *unchanged, session_ids, gr.skip())
@@ -197,8 +195,8 @@ def _model_selector() -> gr.Dropdown:
 def _retrieval_options() -> tuple[gr.Radio, gr.Radio]:
     """The scoring and what BM25 searches with, stacked in one column (both tabs offer the same choices)."""
     with gr.Column():
-        scoring = gr.Radio(SCORINGS, value="bright", label="Scoring")
-        mode = gr.Radio(COMPOSITIONS, value="replace", label="BM25 searches with",
+        scoring = gr.Radio(SCORING_CHOICES, value="bright", label="Scoring")
+        mode = gr.Radio(COMPOSITION_CHOICES, value="replace", label="BM25 searches with",
                         info="query + reasoning keeps the query's own words (helps small untrained models)")
     return scoring, mode
 
