@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import NoReturn
 
@@ -85,6 +83,9 @@ def hub_endpoint() -> str:
 
 def hub_unreachable(timeout: float = HUB_TIMEOUT_S) -> str | None:
     """Why the hub cannot be reached, or None when it answers (any HTTP status counts as an answer)."""
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(hub_endpoint(), method="HEAD")
     try:
         with urllib.request.urlopen(request, timeout=timeout):
