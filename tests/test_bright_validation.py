@@ -242,4 +242,4 @@ def test_document_and_qrels_ids_with_whitespace_are_refused_at_load(tmp_path):
     (tmp_path / "topics.bright-pony.tsv").write_text("q1\tWhy?\n")
     (tmp_path / "qrels.bright-pony.txt").write_text("q1\t0\td 1\t1\n")
     message = refused([tmp_path / "topics.bright-pony.tsv", tmp_path / "qrels.bright-pony.txt"], domain="pony")
-    assert f"qrels.bright-pony.txt: line 1: field 'document id': id 'd 1' contains whitespace" in message
+    assert "qrels.bright-pony.txt: line 1: an id contains whitespace" in message

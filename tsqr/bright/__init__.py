@@ -19,7 +19,7 @@ from tsqr.bright.domains import (
     check_domain,
     load_domain,
 )
-from tsqr.bright.errors import DataError
+from tsqr.errors import DataError
 from tsqr.bright.files import Table, detect_format, read_json_value, read_table
 from tsqr.bright.names import safe_name
 from tsqr.bright.sources import hub_split_files, load_documents, read_hub_split

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from tsqr.bright.errors import DataError
+from tsqr.errors import DataError
 from tsqr.limits import MIB, RATIO_GRACE_BYTES, Limits
 
 GZIP_MAGIC = b"\x1f\x8b"

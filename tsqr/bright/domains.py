@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tsqr.bright.errors import DataError
+from tsqr.errors import DataError
 from tsqr.bright.files import data_files, detect_format
 from tsqr.bright.names import safe_name
 from tsqr.bright.sources import (

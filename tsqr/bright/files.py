@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from tsqr.bright.bounded import is_gzipped, numbered_lines, read_head, read_whole_bytes, read_whole_text
-from tsqr.bright.errors import DataError
+from tsqr.errors import DataError
 from tsqr.limits import MIB, RATIO_GRACE_BYTES, Limits
+from tsqr.trec import parse_qrels_lines
 
 TABLE_FORMATS = ("parquet", "jsonl", "json")
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -260,22 +261,9 @@ def read_qrels(path: Path, label: str | None = None) -> dict[str, list[str]]:
     """Relevant document ids per query, in file order, from TREC qrels ("qid iteration docid relevance");
     judgements with relevance <= 0 are not relevant and are left out, as trec_eval does for binary measures."""
     label = label or str(path)
-    relevant: dict[str, list[str]] = {}
-    for number, line in _text_lines(path, label):
-        parts = _fields(line)
-        if len(parts) != 4:
-            raise DataError(f"{label}: line {number}: expected 4 fields 'qid 0 docid relevance', got {len(parts)}")
-        qid, _, doc_id, grade = (part.strip() for part in parts)
-        check_id(qid, label, f"line {number}", "query id")
-        check_id(doc_id, label, f"line {number}", "document id")
-        try:
-            relevance = int(grade)
-        except ValueError:
-            raise DataError(f"{label}: line {number}: field 'relevance': {grade!r} is not an integer") from None
-        docs = relevant.setdefault(qid, [])
-        if relevance > 0 and doc_id not in docs:
-            docs.append(doc_id)
-    return relevant
+    judged = parse_qrels_lines(_text_lines(path, label), label)  # tsqr.trec's parser on size-capped lines
+    return {qid: [doc_id for doc_id, relevance in documents.items() if relevance > 0]
+            for qid, documents in judged.items()}
 
 
 def read_exclusions(path: Path, label: str | None = None) -> dict[str, list[str]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from tsqr.bright.errors import DataError
+from tsqr.errors import DataError
 
 MAX_NAME_LENGTH = 64
 _SAFE = re.compile(r"[A-Za-z0-9_.-]+")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from tsqr.bright.errors import DataError
+from tsqr.errors import DataError
 from tsqr.bright.files import Table, has_space, space_problem
 from tsqr.records import Document, Example
 

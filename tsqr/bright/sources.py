@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tsqr.bright.errors import DataError
+from tsqr.errors import DataError
 from tsqr.bright.files import (
     TABLE_FORMATS,
     Table,

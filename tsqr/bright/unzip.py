@@ -15,7 +15,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from tsqr.bright.errors import DataError
+from tsqr.errors import DataError
 from tsqr.limits import MIB, RATIO_GRACE_BYTES, Limits
 from tsqr.paths import UnsafePathError, inside
 
