@@ -17,6 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from tsqr.reasoner.cli_options import add_generation_arguments
+
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, nargs="+",
@@ -63,10 +65,10 @@ def _reasonings_for(args: argparse.Namespace, domain) -> dict[str, str] | None:
         source = load_reasonings(args.reasoned, domain=domain.name, model=args.reasoning_model)
         return source.texts_for(domain.examples)
     from tsqr.evaluate import reasoned_texts
-    from tsqr.reasoner import GenerationSettings, load_reasoner
+    from tsqr.reasoner import load_reasoner
+    from tsqr.reasoner.cli_options import settings_from_args
 
-    settings = GenerationSettings(max_new_tokens=args.max_new_tokens, template=args.template)
-    return reasoned_texts(domain, load_reasoner(args.reasoned, settings))
+    return reasoned_texts(domain, load_reasoner(args.reasoned, settings_from_args(args)))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -94,10 +96,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_reason(args: argparse.Namespace) -> int:
-    from tsqr.reasoner import GenerationSettings, load_reasoner
+    from tsqr.reasoner import load_reasoner
+    from tsqr.reasoner.cli_options import settings_from_args
 
-    settings = GenerationSettings(max_new_tokens=args.max_new_tokens, template=args.template)
-    reasoner = load_reasoner(args.model, settings)
+    reasoner = load_reasoner(args.model, settings_from_args(args))
     if len(args.query) == 1:
         for piece in reasoner.stream(args.query[0]):
             print(piece, end="", flush=True)
@@ -157,13 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--repeat", type=int, default=1, help="times the query is repeated in concat mode")
     evaluate.add_argument("--limit", type=int, default=0, help="only the first N queries of each domain")
     evaluate.add_argument("--out", default="runs/latest", help="folder for results.json, CSVs and TREC runs")
-    _add_generation_arguments(evaluate)
+    add_generation_arguments(evaluate)
     evaluate.set_defaults(func=cmd_evaluate)
 
     reason = commands.add_parser("reason", help="print a model's reasoning for queries")
     reason.add_argument("query", nargs="+")
     reason.add_argument("--model", default="default", help="default, none, a hub id, a folder, a .gguf, a URL")
-    _add_generation_arguments(reason)
+    add_generation_arguments(reason)
     reason.set_defaults(func=cmd_reason)
 
     index = commands.add_parser("index", help="build and cache the BM25 index of domains")
@@ -183,11 +185,6 @@ def build_parser() -> argparse.ArgumentParser:
     reasonings.add_argument("--template", help="only reasonings written with this prompt template")
     reasonings.set_defaults(func=cmd_export_reasonings)
     return parser
-
-
-def _add_generation_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--max-new-tokens", type=int, default=1024, help="the paper generates up to 1024")
-    parser.add_argument("--template", default="tongsearch", help="prompt template name (see tsqr.reasoner.prompts)")
 
 
 def main(argv: list[str] | None = None) -> int:

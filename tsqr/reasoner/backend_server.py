@@ -21,13 +21,15 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
+from http import HTTPStatus
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from tsqr.reasoner.base import Completion, Finished, GeneratingReasoner, Job, Messages, ReasonerError
 from tsqr.reasoner.cache import ReasoningCache
 from tsqr.reasoner.endpoints import Endpoint, EndpointPool, EndpointStats
+from tsqr.reasoner.http_transport import HttpTransport, Stream, TransportFailure
 from tsqr.reasoner.identity import ModelIdentity
 from tsqr.reasoner.settings import GenerationSettings
 from tsqr.reasoner.window import sliding_window
@@ -93,24 +95,30 @@ def request_body(messages: Messages, model: str, settings: GenerationSettings, s
     return body
 
 
-def status_text(response: Any) -> str:
+def status_text(status: int) -> str:
     """'HTTP 503 Service Unavailable': the status and its standard phrase, nothing the server wrote."""
-    from http import HTTPStatus
-
     try:
-        phrase = HTTPStatus(response.status_code).phrase
+        phrase = HTTPStatus(status).phrase
     except ValueError:
         phrase = "unknown status"
-    return f"HTTP {response.status_code} {phrase}"
+    return f"HTTP {status} {phrase}"
 
 
-def rejection(url: str, response: Any) -> ValueError:
+def rejection(url: str, status: int) -> ValueError:
     """The error for a request a server refused (4xx): status and reason phrase, and where to look."""
     hints = {400: "a prompt longer than the model's context is the usual cause",
              401: "the server wants credentials", 403: "the server refuses this client",
              404: "is the model name right? GET /v1/models lists what the server serves"}
-    hint = hints.get(response.status_code, "its log may say why")
-    return ValueError(f"server {url} rejected the request ({status_text(response)}): {hint}")
+    hint = hints.get(status, "its log may say why")
+    return ValueError(f"server {url} rejected the request ({status_text(status)}): {hint}")
+
+
+class _Status(Exception):
+    """An HTTP error status, raised inside one attempt so the retry loop can decide."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 class ServerReasoner(GeneratingReasoner):
@@ -118,20 +126,17 @@ class ServerReasoner(GeneratingReasoner):
 
     def __init__(self, spec: str, settings: GenerationSettings | None = None,
                  cache: bool | ReasoningCache = True) -> None:
-        import httpx
-
         settings = settings or GenerationSettings()
         self.urls, model = split_server_specs(spec)
         self.window = settings.concurrency * len(self.urls)
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(settings.request_timeout, connect=min(10.0, settings.request_timeout)),
-            limits=httpx.Limits(max_connections=self.window + 8, max_keepalive_connections=self.window + 8))
+        self._http = HttpTransport()
+        self._connect_timeout = min(10.0, settings.request_timeout)
         self.settings = settings
         self.pool = EndpointPool(self.urls, settings.concurrency, settings.retry_backoff)
         try:
             self.model = self._check_models(model)
         except BaseException:
-            self._client.close()
+            self._http.close()
             raise
         self.last_run: tuple[EndpointStats, ...] = ()
         super().__init__(ModelIdentity(label=self.model, fingerprint="", backend=BACKEND), settings, cache)
@@ -160,30 +165,28 @@ class ServerReasoner(GeneratingReasoner):
         """The model ids a server lists. Connection failures are retried (a server still starting); a server
         that accepts and then says nothing within PROBE_TIMEOUT_S fails at once, since waiting longer on
         a model list would only hold up whoever asked."""
-        import httpx
-
         limit = min(PROBE_TIMEOUT_S, self.settings.request_timeout)
         attempts, last = 1 + self.settings.max_retries, ""
         for attempt in range(attempts):
             if attempt:
                 time.sleep(self.settings.retry_backoff * 2 ** (attempt - 1))
             try:
-                response = self._client.get(f"{url}/models", timeout=httpx.Timeout(limit))
-            except httpx.ConnectTimeout:
-                raise ServerUnavailableError(f"server {url} did not accept a connection within {limit:g} s "
-                                             "(GET /v1/models)") from None
-            except httpx.TimeoutException:
-                raise ServerUnavailableError(f"server {url} accepted the connection but sent no answer to GET "
-                                             f"/v1/models within {limit:g} s: is it an OpenAI-compatible model "
-                                             "server, and is it healthy?") from None
-            except httpx.TransportError as error:
-                last = f"{type(error).__name__}: {error}"
+                response = self._http.request("GET", f"{url}/models", read_timeout=limit, connect_timeout=limit)
+            except TransportFailure as failure:
+                if failure.kind == "ConnectTimeout":
+                    raise ServerUnavailableError(f"server {url} did not accept a connection within {limit:g} s "
+                                                 "(GET /v1/models)") from None
+                if failure.kind == "ReadTimeout":
+                    raise ServerUnavailableError(
+                        f"server {url} accepted the connection but sent no answer to GET /v1/models within "
+                        f"{limit:g} s: is it an OpenAI-compatible model server, and is it healthy?") from None
+                last = str(failure)
                 continue
-            if response.status_code in RETRIABLE_STATUS:
-                last = status_text(response)
+            if response.status in RETRIABLE_STATUS:
+                last = status_text(response.status)
                 continue
-            if response.status_code >= 400:
-                raise ServerUnavailableError(f"server {url} answered GET /v1/models with {status_text(response)}: "
+            if response.status >= 400:
+                raise ServerUnavailableError(f"server {url} answered GET /v1/models with {status_text(response.status)}: "
                                              "is it an OpenAI-compatible server (base URL ending in /v1)?")
             try:
                 ids = [str(entry["id"]) for entry in response.json().get("data") or []]
@@ -201,22 +204,18 @@ class ServerReasoner(GeneratingReasoner):
         """Run `attempt_once(base_url)` at the best endpoint, retrying transient failures elsewhere when
         possible; never more than 1 + max_retries attempts, each bounded by the request timeout. Returns the
         endpoint still held (the caller releases it) and the result."""
-        import httpx
-
         attempts, tried, failures = 1 + self.settings.max_retries, [], []
         for _ in range(attempts):
             endpoint = self.pool.acquire(avoid=tried)
             try:
                 return endpoint, attempt_once(endpoint.url)
-            except httpx.HTTPStatusError as error:
-                if error.response.status_code not in RETRIABLE_STATUS:
+            except _Status as error:
+                if error.status not in RETRIABLE_STATUS:
                     self.pool.release(endpoint, None)  # it answered; the request is what is wrong
-                    raise rejection(endpoint.url, error.response) from None
-                failure = detail = status_text(error.response)
-            except httpx.TransportError as error:  # refused, reset, timed out
-                failure = type(error).__name__
-                first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-                detail = f"{failure} ({first_line})" if first_line else failure
+                    raise rejection(endpoint.url, error.status) from None
+                failure = detail = status_text(error.status)
+            except TransportFailure as error:  # refused, reset, timed out
+                failure, detail = error.kind, str(error)
             except BaseException:
                 self.pool.release(endpoint, "error")
                 raise
@@ -238,8 +237,11 @@ class ServerReasoner(GeneratingReasoner):
         answered: dict[str, str] = {}
 
         def attempt(url: str) -> Any:
-            response = self._client.post(f"{url}/chat/completions", json=body)
-            response.raise_for_status()
+            response = self._http.request("POST", f"{url}/chat/completions", body,
+                                          read_timeout=self.settings.request_timeout,
+                                          connect_timeout=self._connect_timeout)
+            if response.status >= 400:
+                raise _Status(response.status)
             answered["url"] = url
             try:
                 return response.json()
@@ -289,24 +291,23 @@ class ServerReasoner(GeneratingReasoner):
     def stream_messages(self, messages: Messages, settings: GenerationSettings | None = None
                         ) -> Generator[str, None, int]:
         """Server-sent events; connecting is retried like any request, a stream cut midway is an error."""
-        import httpx
-
         settings = settings or self.settings
         body = request_body(messages, self.model, settings, stream=True)
 
-        def connect(url: str) -> Any:
-            request = self._client.build_request("POST", f"{url}/chat/completions", json=body)
-            response = self._client.send(request, stream=True)
-            if response.status_code >= 400:
-                response.close()
-                response.raise_for_status()
-            return response
+        def connect(url: str) -> Stream:
+            opened = self._http.stream("POST", f"{url}/chat/completions", body,
+                                       read_timeout=self.settings.request_timeout,
+                                       connect_timeout=self._connect_timeout)
+            if opened.status >= 400:
+                opened.close()
+                raise _Status(opened.status)
+            return opened
 
-        endpoint, response = self._acquired("streaming chat completion", connect)
+        endpoint, opened = self._acquired("streaming chat completion", connect)
         new_tokens = pieces = 0
         failure: str | None = None  # a consumer that stops early (a UI's stop button) is no endpoint failure
         try:
-            for line in _lines_or_error(response, endpoint.url, httpx.TransportError):
+            for line in opened.lines():
                 if not line.startswith("data:"):
                     continue
                 data = line[len("data:"):].strip()
@@ -320,16 +321,16 @@ class ServerReasoner(GeneratingReasoner):
                     yield text
                 if chunk.get("usage"):
                     new_tokens = int(chunk["usage"].get("completion_tokens", 0))
-        except ServerUnavailableError:
-            failure = "stream cut midway"
-            raise
+        except TransportFailure as error:
+            failure = error.kind
+            raise ServerUnavailableError(f"server {endpoint.url} dropped the stream midway: {error}") from None
         finally:
-            response.close()
+            opened.close()
             self.pool.release(endpoint, failure)
         return new_tokens or pieces
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()
 
 
 def run_stats(before: Sequence[EndpointStats], after: Sequence[EndpointStats]) -> tuple[EndpointStats, ...]:
@@ -354,12 +355,3 @@ def _event(data: str, url: str) -> dict[str, Any]:
     if "error" in chunk:
         raise ReasonerError(f"server {url} failed while streaming (it sent an error event; its log says why)")
     return chunk
-
-
-def _lines_or_error(response: Any, base_url: str, transport_error: type[Exception]) -> Iterator[str]:
-    """The response's lines; a connection that breaks midway becomes a ServerUnavailableError naming the server."""
-    try:
-        yield from response.iter_lines()
-    except transport_error as error:
-        raise ServerUnavailableError(f"server {base_url} dropped the stream midway: {type(error).__name__}") \
-            from error
