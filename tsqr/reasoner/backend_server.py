@@ -285,7 +285,7 @@ class ServerReasoner(GeneratingReasoner):
             self.last_run = run_stats(before, self.pool.stats())
             failed = [stats for stats in self.last_run if stats.failed]
             if failed:
-                warnings.warn("requests failed and were retried: " + "; ".join(s.describe() for s in failed),
+                warnings.warn("endpoint failures in this run: " + "; ".join(s.describe() for s in failed),
                               EndpointFailureWarning, stacklevel=2)
 
     def stream_messages(self, messages: Messages, settings: GenerationSettings | None = None

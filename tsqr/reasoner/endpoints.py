@@ -66,15 +66,17 @@ class EndpointPool:
         self._changed = threading.Condition()
 
     def acquire(self, avoid: Collection[str] = ()) -> Endpoint:
-        """The endpoint with the fewest in flight among those not cooling down and not full, preferring ones
-        not in `avoid` (the URLs a request already failed on); waits while none qualifies."""
+        """The endpoint with the fewest in flight among those not cooling down and not full; waits while none
+        qualifies. A request that failed at some endpoints (`avoid`) waits for a slot at a healthy other one
+        rather than going back, and returns to one it failed at only when no other is healthy."""
         with self._changed:
             while True:
                 now = time.monotonic()
-                ready = [e for e in self.endpoints if e.cool_until <= now and e.in_flight < self.capacity]
-                fresh = [e for e in ready if e.url not in avoid] or ready
-                if fresh:
-                    chosen = min(fresh, key=lambda e: (e.in_flight, e.assigned))
+                healthy = [e for e in self.endpoints if e.cool_until <= now]
+                preferred = [e for e in healthy if e.url not in avoid] or healthy
+                open_now = [e for e in preferred if e.in_flight < self.capacity]
+                if open_now:
+                    chosen = min(open_now, key=lambda e: (e.in_flight, e.assigned))
                     chosen.in_flight += 1
                     chosen.assigned += 1
                     return chosen

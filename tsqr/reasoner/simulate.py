@@ -124,6 +124,7 @@ class Simulator:
         self._server = _QuietServer((host, port), _handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self.closed = threading.Event()  # once set, kept-alive connections are dropped too: a dead server
 
     @property
     def url(self) -> str:
@@ -131,7 +132,8 @@ class Simulator:
         return f"http://{host}:{port}/v1"
 
     def start(self) -> "Simulator":
-        self._thread = threading.Thread(target=self._server.serve_forever, name="tsqr-simulator", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="tsqr-simulator", daemon=True)
         self._thread.start()
         return self
 
@@ -140,6 +142,7 @@ class Simulator:
         self._server.serve_forever()
 
     def close(self) -> None:
+        self.closed.set()
         if self._thread is not None:
             self._server.shutdown()
         self._server.server_close()
@@ -209,7 +212,15 @@ def _handler(sim: Simulator) -> type[BaseHTTPRequestHandler]:
         def _json(self, status: int, payload: dict[str, Any]) -> None:
             self._send(status, json.dumps(payload).encode("utf-8"))
 
+        def _gone(self) -> bool:
+            """After close(), drop the connection unanswered, as a server that died would."""
+            if sim.closed.is_set():
+                self.close_connection = True
+            return sim.closed.is_set()
+
         def do_GET(self) -> None:
+            if self._gone():
+                return
             path = self.path.rstrip("/")
             if path in ("/v1/models", "/models"):
                 self._json(200, {"object": "list", "data": [{"id": sim.model, "object": "model"}]})
@@ -221,6 +232,8 @@ def _handler(sim: Simulator) -> type[BaseHTTPRequestHandler]:
                 self._json(404, {"error": {"message": f"no route GET {self.path}"}})
 
         def do_POST(self) -> None:
+            if self._gone():
+                return
             length = int(self.headers.get("Content-Length") or 0)
             try:
                 body = json.loads(self.rfile.read(length) or b"{}")
