@@ -103,7 +103,8 @@ def run(name: str, work: Callable[[], str]) -> Check:
         result, passed = f"skipped: {skipped}", None
     except Exception as error:  # every failure is reported in the table, the run goes on
         traceback.print_exc()
-        result, passed = f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}", False
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        result, passed = f"{type(error).__name__}: {first_line}", False
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
@@ -168,7 +169,6 @@ def throughput(plan: Plan, folder: Path) -> list[Check]:
             return f"{tokens / seconds:,.0f} new tokens/s ({tokens} tokens in {seconds:.1f} s; {placed})"
 
         checks.append(run(f"transformers backend, batch {batch}", once))
-    del model
     return checks
 
 

@@ -10,7 +10,8 @@ from bench.synthetic_model import write_random_checkpoint
 from tsqr.reasoner import GenerationSettings, load_reasoner
 from tsqr.reasoner.backend_transformers import TransformersReasoner
 
-QUERIES = ["tides", "why is the sky blue during the day but red at sunset, and what does scattering have to do with it?",
+QUERIES = ["tides",
+           "why is the sky blue during the day but red at sunset, and what does scattering have to do with it?",
            "ice floats", "how do vaccines train the immune system to recognise a virus it has never met?",
            "the moon", "why do onions make you cry?", "rust"]
 

@@ -186,8 +186,9 @@ class ServerReasoner(GeneratingReasoner):
                 last = status_text(response.status)
                 continue
             if response.status >= 400:
-                raise ServerUnavailableError(f"server {url} answered GET /v1/models with {status_text(response.status)}: "
-                                             "is it an OpenAI-compatible server (base URL ending in /v1)?")
+                raise ServerUnavailableError(f"server {url} answered GET /v1/models with "
+                                             f"{status_text(response.status)}: is it an OpenAI-compatible server "
+                                             "(base URL ending in /v1)?")
             try:
                 ids = [str(entry["id"]) for entry in response.json().get("data") or []]
             except (ValueError, AttributeError, KeyError, TypeError):

@@ -5,11 +5,14 @@ Usage:
     results = reasoner.reason(["Why do tides ...?"], on_progress=lambda done, total: ...)
     for piece in reasoner.stream("Why do tides ...?"):
         print(piece, end="")
+    samples = reasoner.reason_samples(["Why do tides ...?"], 4)   # 4 sampled reasonings per query (temperature > 0)
 
 A backend only says how to turn chat messages into text (`complete` for a batch, `stream_messages` for one
 conversation); `GeneratingReasoner` does the rest once, so every backend caches, resumes, reports progress and
-rejects bad queries the same way. The message-level methods are public because `tsqr.reasoner.serve` exposes
-them over HTTP.
+rejects bad queries the same way. How the work is scheduled is one overridable method, `generate`: batches of
+`batch_size` in `batch_order` for local models, a sliding window of requests for servers; either way each
+reasoning is cached the moment it is handed back. The message-level methods are public because
+`tsqr.reasoner.serve` exposes them over HTTP.
 """
 from __future__ import annotations
 
