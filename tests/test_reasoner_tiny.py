@@ -123,7 +123,7 @@ def test_interrupted_run_resumes_from_the_cache(tiny_model, tmp_path):
 
     resumed = TransformersReasoner.load(tiny_model, settings, ReasoningCache(tmp_path / "resume.jsonl"))
     results = resumed.reason(QUERIES, progress=False)
-    assert [r.cached for r in results] == [True, True, False, False]
+    assert sum(r.cached for r in results) == 2  # the first batch (the two longest prompts) came from the cache
     fresh = TransformersReasoner.load(tiny_model, settings, cache=False).reason(QUERIES, progress=False)
     assert [r.text for r in results] == [r.text for r in fresh]
     assert all(r.cached for r in resumed.reason(QUERIES + QUERIES[:1], progress=False))
@@ -222,7 +222,7 @@ def test_server_backend_matches_the_served_model(served, reasoner):
 
 def test_server_rejects_an_over_long_prompt_with_a_clear_error(served):
     client = load_reasoner(served + "/v1", SETTINGS, cache=False)
-    with pytest.raises(ValueError, match=r"HTTP 400.*exceeds .*context"):
+    with pytest.raises(ValueError, match=r"HTTP 400 Bad Request.*longer than the model's context"):
         client.reason(["the ocean rises " * 200], progress=False)
 
 

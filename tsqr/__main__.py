@@ -40,9 +40,10 @@ from tsqr.evaluate import (
     run,
     summary_rows,
 )
-from tsqr.reasoner import GenerationSettings, ReasonerError, ReasoningCache, export_model, load_reasoner
+from tsqr.reasoner import ReasonerError, ReasoningCache, export_model, load_reasoner
 from tsqr.reasoner.hardware import hardware
 from tsqr.reasonings import export_cache
+from tsqr.reasoner.cli_options import add_generation_arguments, settings_from_args
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,8 +70,7 @@ def _sources(args: argparse.Namespace) -> list[DomainSource]:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     config = EvaluationConfig(scoring=args.scoring, composition=args.mode, repeat=args.repeat,
                               long_documents=args.long)
-    settings = GenerationSettings(max_new_tokens=args.max_new_tokens, template=args.template)
-    plan = ReasoningPlan.from_spec(args.reasoned, settings, source_model=args.reasoning_model)
+    plan = ReasoningPlan.from_spec(args.reasoned, settings_from_args(args), source_model=args.reasoning_model)
     reports, files = [], ()
     events = run(_sources(args), plan, config, limit=args.limit, out_dir=Path(args.out),
                  price_per_mtok=args.price_per_mtok, hardware=hardware() if plan.model else "",
@@ -102,8 +102,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_reason(args: argparse.Namespace) -> int:
-    settings = GenerationSettings(max_new_tokens=args.max_new_tokens, template=args.template)
-    reasoner = load_reasoner(args.model, settings)
+    reasoner = load_reasoner(args.model, settings_from_args(args))
     if len(args.query) == 1:
         for piece in reasoner.stream(args.query[0]):
             print(piece, end="", flush=True)
@@ -151,13 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
                           help="folder for results.json, CSVs and TREC runs")
     evaluate.add_argument("--price-per-mtok", type=float, default=None,
                           help="price per million new tokens, to estimate what the reasonings cost")
-    _add_generation_arguments(evaluate)
+    add_generation_arguments(evaluate)
     evaluate.set_defaults(func=cmd_evaluate)
 
     reason = commands.add_parser("reason", help="print a model's reasoning for queries")
     reason.add_argument("query", nargs="+")
     reason.add_argument("--model", default="default", help="default, none, a hub id, a folder, a .gguf, a URL")
-    _add_generation_arguments(reason)
+    add_generation_arguments(reason)
     reason.set_defaults(func=cmd_reason)
 
     index = commands.add_parser("index", help="build and cache the BM25 index of domains")
@@ -177,12 +176,6 @@ def build_parser() -> argparse.ArgumentParser:
     reasonings.add_argument("--template", help="only reasonings written with this prompt template")
     reasonings.set_defaults(func=cmd_export_reasonings)
     return parser
-
-
-def _add_generation_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--max-new-tokens", type=positive_number, default=1024,
-                        help="the paper generates up to 1024")
-    parser.add_argument("--template", default="tongsearch", help="prompt template name (see tsqr.reasoner.prompts)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -142,9 +142,12 @@ class _Run:
         cached = sum(1 for query in unique if self.reasoner.key(query) in self.reasoner.cache) \
             if getattr(self.reasoner, "cache", None) is not None else 0
         note = f" ({cached} found in the reasoning cache)" if cached else ""
+        # A server keeps `window` requests in flight and refills it as each completes: give it several windows'
+        # worth at once, so the engine idles only at the end of a chunk, not after every few requests.
+        chunk = max(1, plan.chunk, 4 * getattr(self.reasoner, "window", 0))
         done: list[Reasoning] = []
-        for start in range(0, len(unique), max(1, plan.chunk)):
-            done += self.reason_chunk(self.reasoner, unique[start:start + plan.chunk])
+        for start in range(0, len(unique), chunk):
+            done += self.reason_chunk(self.reasoner, unique[start:start + chunk])
             yield self.at(0.9 * len(done) / len(unique), f"[{domain.name}] reasoning with {self.reasoner.name}: "
                                                          f"{len(done)}/{len(unique)} queries{note}")
         by_text = {query: reasoning.text for query, reasoning in zip(unique, done)}

@@ -5,17 +5,22 @@ Usage:
     results = reasoner.reason(["Why do tides ...?"], on_progress=lambda done, total: ...)
     for piece in reasoner.stream("Why do tides ...?"):
         print(piece, end="")
+    samples = reasoner.reason_samples(["Why do tides ...?"], 4)   # 4 sampled reasonings per query (temperature > 0)
 
 A backend only says how to turn chat messages into text (`complete` for a batch, `stream_messages` for one
 conversation); `GeneratingReasoner` does the rest once, so every backend caches, resumes, reports progress and
-rejects bad queries the same way. The message-level methods are public because `tsqr.reasoner.serve` exposes
-them over HTTP.
+rejects bad queries the same way. How the work is scheduled is one overridable method, `generate`: batches of
+`batch_size` in `batch_order` for local models, a sliding window of requests for servers; either way each
+reasoning is cached the moment it is handed back. The message-level methods are public because
+`tsqr.reasoner.serve` exposes them over HTTP.
 """
 from __future__ import annotations
 
+import hashlib
 import time
 import warnings
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -45,6 +50,21 @@ class Completion:
     new_tokens: int
 
 
+@dataclass(frozen=True)
+class Job:
+    """One reasoning to write: its cache key, query, a label for messages ("query 3"), and its settings
+    (a later sample of a query differs from the first only in its seed)."""
+
+    key: str
+    query: str
+    label: str
+    settings: GenerationSettings
+    sample: int = 0
+
+
+Finished = tuple[Job, Completion, float]  # a job, what was written, and the seconds it took (a batch's share)
+
+
 def check_queries(queries: Sequence[str]) -> list[str]:
     """The queries as a list, or a ValueError naming the first empty or non-text one by its index."""
     if isinstance(queries, str):
@@ -71,7 +91,7 @@ class Reasoner(ABC):
     @abstractmethod
     def reason(self, queries: Sequence[str], *, on_progress: ProgressCallback | None = None,
                progress: bool = True) -> list[Reasoning]:
-        """One Reasoning per query, in order; `on_progress(done, total)` after each batch (for UIs)."""
+        """One Reasoning per query, in order; `on_progress(done, total)` as reasonings finish (for UIs)."""
 
     @abstractmethod
     def stream(self, query: str) -> Iterator[str]:
@@ -170,12 +190,19 @@ class GeneratingReasoner(Reasoner):
     def key(self, query: str) -> str:
         return reasoning_key(self.name, self.template, self.settings, query)
 
+    def sample_key(self, query: str, sample: int) -> str:
+        """The cache key of sample number `sample` of a query; sample 0 is the plain key, so `reason()` and
+        the first of `reason_samples()` share a reasoning."""
+        key = self.key(query)
+        return key if sample == 0 else hashlib.sha256(f"{key}#sample={sample}".encode()).hexdigest()
+
     def _cached(self, key: str) -> CacheRow | None:
         return self.cache.get(key) if self.cache is not None else None
 
-    def _row(self, key: str, query: str, text: str, new_tokens: int, seconds: float) -> CacheRow:
-        return CacheRow(key=key, query=query, text=text, model=self.name, template=self.template.name,
-                        settings=self.settings.output_fields(), new_tokens=new_tokens, seconds=round(seconds, 4))
+    def _row(self, job: Job, text: str, new_tokens: int, seconds: float) -> CacheRow:
+        settings = job.settings.output_fields() | ({"sample": job.sample} if job.sample else {})
+        return CacheRow(key=job.key, query=job.query, text=text, model=self.name, template=self.template.name,
+                        settings=settings, new_tokens=new_tokens, seconds=round(seconds, 4))
 
     @staticmethod
     def _reasoning(row: CacheRow, cached: bool) -> Reasoning:
@@ -184,45 +211,90 @@ class GeneratingReasoner(Reasoner):
 
     def reason(self, queries: Sequence[str], *, on_progress: ProgressCallback | None = None,
                progress: bool = True) -> list[Reasoning]:
-        """Reason about every query, generating only what the cache lacks, in batches of `settings.batch_size`.
+        """Reason about every query, generating only what the cache lacks (see `generate` for how).
 
-        Each finished batch is appended to the cache before the next starts, so an interrupted run loses at
-        most the batch in flight. Repeated query texts are generated once.
+        Every finished reasoning is appended to the cache as soon as the backend hands it back, so an
+        interrupted run loses only what was in flight. Repeated query texts are generated once.
         """
+        checked = check_queries(queries)
+        jobs = [Job(self.key(q), q, f"query {i}", self.settings) for i, q in enumerate(checked)]
+        found = self._run(jobs, on_progress, progress)
+        return [found[job.key] for job in jobs]
+
+    def reason_samples(self, queries: Sequence[str], n: int, *, on_progress: ProgressCallback | None = None,
+                       progress: bool = True) -> list[list[Reasoning]]:
+        """`n` sampled reasonings per query, each cached on its own (the sample number is part of its key).
+
+        Sample i is drawn with `settings.for_sample(i)`, so a seeded server still writes n different texts.
+        Greedy decoding would write the same text n times, so n > 1 needs a temperature above 0.
+        """
+        if n < 1:
+            raise ValueError(f"samples must be at least 1, got {n}")
+        if n > 1 and self.settings.greedy:
+            raise ValueError(f"{n} samples per query need sampling (temperature > 0): greedy decoding writes the "
+                             "same text every time")
+        checked = check_queries(queries)
+        jobs = [[Job(self.sample_key(q, s), q, f"query {i} sample {s}", self.settings.for_sample(s), s)
+                 for s in range(n)] for i, q in enumerate(checked)]
+        found = self._run([job for row in jobs for job in row], on_progress, progress)
+        return [[found[job.key] for job in row] for row in jobs]
+
+    def _run(self, jobs: list[Job], on_progress: ProgressCallback | None, progress: bool) -> dict[str, Reasoning]:
+        """Reasonings for every job by key: the cache's, then what `generate` writes, cached as it arrives."""
         from tqdm.auto import tqdm
 
-        checked = check_queries(queries)
-        keys = [self.key(q) for q in checked]
         found: dict[str, Reasoning] = {}
-        for key in keys:
-            row = self._cached(key)
+        for job in jobs:
+            row = self._cached(job.key)
             if row is not None:
-                found[key] = self._reasoning(row, cached=True)
-        first_index = {k: i for i, k in reversed(list(enumerate(keys)))}
-        todo = list(dict.fromkeys((k, q) for k, q in zip(keys, checked, strict=True) if k not in found))
-        total, done = len(checked), sum(1 for k in keys if k in found)
+                found[job.key] = self._reasoning(row, cached=True)
+        copies = Counter(job.key for job in jobs)
+        todo: dict[str, Job] = {}
+        for job in jobs:
+            if job.key not in found:
+                todo.setdefault(job.key, job)
+        total, done = len(jobs), sum(copies[key] for key in found)
         if on_progress:
             on_progress(done, total)
-        size = self.settings.batch_size
-        bar = tqdm(total=len(todo), desc=f"reasoning with {self.name}", unit="query", disable=not progress or not todo)
+        bar = tqdm(total=len(todo), desc=f"reasoning with {self.name}", unit="query",
+                   disable=not progress or not todo)
         with bar:
-            for start in range(0, len(todo), size):
-                batch = todo[start:start + size]
+            batches = self.generate(list(todo.values()))
+            try:
+                for finished in batches:
+                    rows = [self._row(job, completion.text, completion.new_tokens, seconds)
+                            for job, completion, seconds in finished]
+                    if self.cache is not None:
+                        self.cache.append(rows)
+                    for row in rows:
+                        found[row.key] = self._reasoning(row, cached=False)
+                        done += copies[row.key]
+                    bar.update(len(rows))
+                    if on_progress:
+                        on_progress(done, total)
+            finally:
+                batches.close()  # stops a backend's workers when we leave early (an error, Ctrl-C)
+        return found
+
+    def generate(self, jobs: Sequence[Job]) -> Generator[list[Finished], None, None]:
+        """Write every job, yielding finished ones as they come: here, batches of `batch_size` with one set
+        of settings, in `batch_order`; the server backend overrides this with a sliding window of requests."""
+        groups: dict[GenerationSettings, list[Job]] = {}
+        for job in jobs:
+            groups.setdefault(job.settings, []).append(job)
+        size = self.settings.batch_size
+        for settings, group in groups.items():
+            prompts = self.batch_order([(job, self.messages_for(job.query, job.label)) for job in group])
+            for start in range(0, len(prompts), size):
+                batch = prompts[start:start + size]
                 began = time.perf_counter()
-                conversations = [self.messages_for(q, f"query {first_index[k]}") for k, q in batch]
-                completions = self.complete(conversations)
+                completions = self.complete([messages for _, messages in batch], settings)
                 share = (time.perf_counter() - began) / len(batch)
-                rows = [self._row(key, query, completion.text, completion.new_tokens, share)
-                        for (key, query), completion in zip(batch, completions, strict=True)]
-                if self.cache is not None:
-                    self.cache.append(rows)
-                for row in rows:
-                    found[row.key] = self._reasoning(row, cached=False)
-                done = sum(1 for k in keys if k in found)
-                bar.update(len(batch))
-                if on_progress:
-                    on_progress(done, total)
-        return [found[k] for k in keys]
+                yield [(job, completion, share) for (job, _), completion in zip(batch, completions, strict=True)]
+
+    def batch_order(self, prompts: list[tuple[Job, Messages]]) -> list[tuple[Job, Messages]]:
+        """The order prompts are batched in; results are matched back by key, so any order is safe."""
+        return prompts
 
     def stream(self, query: str) -> Iterator[str]:
         """Pieces of the reasoning as they are written (a cached reasoning comes as one piece).
@@ -231,8 +303,8 @@ class GeneratingReasoner(Reasoner):
         button) leaves no partial text behind.
         """
         query = check_queries([query])[0]
-        key = self.key(query)
-        row = self._cached(key)
+        job = Job(self.key(query), query, "query", self.settings)
+        row = self._cached(job.key)
         if row is not None:
             yield row.text
             return
@@ -248,4 +320,4 @@ class GeneratingReasoner(Reasoner):
             pieces.append(piece)
             yield piece
         if self.cache is not None:
-            self.cache.append([self._row(key, query, "".join(pieces), new_tokens, time.perf_counter() - began)])
+            self.cache.append([self._row(job, "".join(pieces), new_tokens, time.perf_counter() - began)])

@@ -6,11 +6,15 @@ sampling parameters in scripts/evaluation/vllm_model.py; they also sample with t
 top_k 20 and 500 new tokens, available as `GenerationSettings.tongsearch_sampling()`). The penalty matters for
 small models: SmolLM2-135M loops on long greedy generations without it.
 
-Only the fields that change what a model writes enter cache keys (`output_fields`); batch size, threads,
-timeouts and retries are how fast or how patiently we ask, not what we get.
+Only the fields that change what a model writes enter cache keys (`output_fields`); batch size, concurrency,
+threads, timeouts and retries are how fast or how patiently we ask, not what we get. `batch_size` is how many
+prompts a local model (transformers, llama.cpp) decodes together; `concurrency` is how many requests stay in
+flight at each server endpoint, since an engine with continuous batching (vLLM, SGLang, TGI) is only fast when
+kept full.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -30,6 +34,7 @@ class GenerationSettings:
     seed: int = 0
     template: str = "tongsearch"
     batch_size: int = 8
+    concurrency: int = 64
     threads: int = 0
     device: str = "auto"
     request_timeout: float = 300.0
@@ -52,6 +57,8 @@ class GenerationSettings:
             problems.append(f"repetition_penalty must be > 0 (1.0 = off), got {self.repetition_penalty}")
         if self.batch_size < 1:
             problems.append(f"batch_size must be at least 1, got {self.batch_size}")
+        if self.concurrency < 1:
+            problems.append(f"concurrency must be at least 1, got {self.concurrency}")
         if self.threads < 0:
             problems.append(f"threads must be >= 0 (0 = all cores), got {self.threads}")
         if self.request_timeout <= 0:
@@ -78,6 +85,16 @@ class GenerationSettings:
         if self.greedy:
             fields.pop("seed")
         return fields
+
+    def for_sample(self, sample: int) -> "GenerationSettings":
+        """The settings that draw sample number `sample` of a query: sample 0 is these settings, later samples
+        get their own seed (a hash of seed and sample number), so n samples from a seeded server differ."""
+        if sample < 0:
+            raise ValueError(f"sample numbers start at 0, got {sample}")
+        if sample == 0:
+            return self
+        digest = hashlib.sha256(f"{self.seed}:{sample}".encode()).digest()
+        return replace(self, seed=int.from_bytes(digest[:4], "big") >> 1)
 
     def with_changes(self, **changes: Any) -> "GenerationSettings":
         """A copy with some fields changed (validated again)."""
