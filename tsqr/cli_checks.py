@@ -43,14 +43,6 @@ def whole_number(text: str) -> int:
     return value
 
 
-def positive_number(text: str) -> int:
-    """An argparse type: an integer >= 1 (--repeat, --max-new-tokens)."""
-    value = whole_number(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
-
-
 def domain_name(text: str) -> str:
     """An argparse type: "all", a BRIGHT domain, or a corpus name safe inside file names (tsqr.bright.safe_name)."""
     from tsqr.bright import DataError, canonical_domain
