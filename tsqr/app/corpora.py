@@ -29,7 +29,7 @@ from tsqr.records import Document, Domain
 if TYPE_CHECKING:
     from tsqr.bm25 import Index
 
-DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo"
+DEMO_DIR = Path(__file__).resolve().parents[2] / "assets" / "demo"
 DEMO_NAME = "demo"
 
 

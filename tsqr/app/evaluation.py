@@ -132,7 +132,8 @@ class EvaluationJob:
                 yield from self._evaluate(domain)
             self._position = self._total
         except Exception as error:  # shown in the UI; what finished stays in self.state
-            self.state.error = shown_error(error, choice.uploads)
+            uploads = (*choice.uploads, *([self.reasoning.file] if self.reasoning.file else []))
+            self.state.error = shown_error(error, uploads)
             yield self.state
             return
         self.state.done = True
@@ -176,13 +177,14 @@ class EvaluationJob:
 
     def _generate(self, domain: Domain) -> Iterator[Update]:
         """Ask the model one batch at a time, so a cancelled run keeps (in the cache) every finished batch."""
-        from tsqr.app.models import POOL, on_gpu, reason_domain
+        from tsqr.app.models import EVALUATION_TURNS, POOL, on_gpu, reason_domain
+        from tsqr.app.turns import in_turn
         from tsqr.reasoner import GenerationSettings
 
         settings = self.reasoning.settings or GenerationSettings()
         spec = self.reasoning.model
         yield self._step(0.0, f"[{domain.name}] loading model {spec}")
-        reason = on_gpu(reason_domain)
+        reason = in_turn(EVALUATION_TURNS, on_gpu(reason_domain))  # each batch takes a turn; loading does not
         texts: dict[str, str] = {}
         examples = domain.examples
         with POOL.lease(spec, settings) as reasoner:  # loaded here, in the main process, and kept while we run
