@@ -25,6 +25,7 @@ from pathlib import Path
 import gradio as gr
 
 from tsqr.app.charts import SUMMARY_HEADERS
+from tsqr.app.choices import COMPOSITION_CHOICES, SCORING_CHOICES
 from tsqr.app.corpora import CorpusStore, load_demo, load_uploaded_documents, shown_error
 from tsqr.app.models import (
     POOL,
@@ -50,9 +51,6 @@ DELETE_CACHE = (600, 3600)
 SEARCH_CONCURRENCY, EVALUATION_CONCURRENCY = 8, 3
 MAX_NEW_TOKENS, MAX_RESULTS = 1024, 50  # the sliders' ends, checked on the server too
 TURN_POLL_S = 0.5  # how often a search waiting for the model shows its place in line
-SCORINGS = [("BRIGHT BM25 (official)", "bright"), ("classic Lucene BM25", "classic"),
-            ("fusion of raw and reasoned (RRF)", "fusion")]
-COMPOSITIONS = [("the reasoning alone (the paper)", "replace"), ("query + reasoning (query2doc)", "concat")]
 REASONING_MODEL, REASONING_FILE = "model", "precomputed reasoning file"
 STREAM_REFRESH_S = 0.1  # how often the streamed reasoning is pushed to the browser
 
@@ -135,7 +133,7 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
     try:
         spec = POLICY.check_model(model)
         settings = _settings(max_new_tokens)
-        options = dict(k=_bounded("results per column", k, 1, MAX_RESULTS), scoring=scoring, mode=mode)
+        options = dict(k=_bounded("results per column", k, 1, MAX_RESULTS), scoring=scoring, composition=mode)
         if not corpus_id:
             raise ValueError("no corpus selected: pick the demo corpus or upload documents")
         corpus = STORE.get(corpus_id)
@@ -192,7 +190,7 @@ def evaluate(files, corpus_files, name, hub_domains, limit, source, model, reaso
 def _evaluate(files, corpus_files, name, hub_domains, limit, source, model, reasoning_file, max_new_tokens,
               scoring, session_ids, mode, progress, out_dir: Path):
     from tsqr.app.charts import biggest_changes, delta_histogram, domain_bars, query_scatter, summary_table
-    from tsqr.app.evaluation import EVALUATION_MEASURES, DataChoice, EvaluationJob, ReasoningChoice
+    from tsqr.app.evaluation import DataChoice, EvaluationJob, ReasoningChoice
     from tsqr.evaluate import EvaluationConfig
 
     use_file = source == REASONING_FILE
@@ -207,7 +205,7 @@ def _evaluate(files, corpus_files, name, hub_domains, limit, source, model, reas
         reasoning = ReasoningChoice(model="none" if use_file else POLICY.check_model(model),
                                     file=Path(reasoning_file) if use_file else None,
                                     settings=None if use_file else _settings(max_new_tokens))
-        config = EvaluationConfig(scoring=scoring, mode=mode, measures=EVALUATION_MEASURES)
+        config = EvaluationConfig(scoring=scoring, composition=mode)
         job = EvaluationJob(STORE, out_dir, config, reasoning)
     except Exception as error:
         yield (_failure(error, uploads), *unchanged, session_ids, gr.skip())
@@ -260,8 +258,8 @@ def _model_selector() -> gr.Dropdown:
 def _retrieval_options() -> tuple[gr.Radio, gr.Radio]:
     """The scoring and what BM25 searches with, stacked in one column (both tabs offer the same choices)."""
     with gr.Column():
-        scoring = gr.Radio(SCORINGS, value="bright", label="Scoring")
-        mode = gr.Radio(COMPOSITIONS, value="replace", label="BM25 searches with",
+        scoring = gr.Radio(SCORING_CHOICES, value="bright", label="Scoring")
+        mode = gr.Radio(COMPOSITION_CHOICES, value="replace", label="BM25 searches with",
                         info="query + reasoning keeps the query's own words (helps small untrained models)")
     return scoring, mode
 

@@ -8,14 +8,16 @@ under 3 chars). tests/test_analysis_lucene.py replays every case against the rea
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from tsqr.bm25.analysis import LUCENE_ENGLISH_STOPWORDS, Analyzer, porter_stem
-from tsqr.bm25.tokenizer import tokenize
+from tsqr.bm25.tokenizer import token_spans, tokenize
 
 # (text, StandardTokenizer tokens)
 TOKENIZER_CASES = [
@@ -199,3 +201,29 @@ def test_the_pinned_regex_release_is_the_one_the_tokenizer_was_calibrated_agains
     assert f"regex=={tokenizer.CALIBRATED_REGEX}" in requirements
     with pytest.warns(UserWarning, match=r"regex 1999\.1\.1 is installed.*calibrated against regex"):
         tokenizer._warn_if_uncalibrated("1999.1.1")
+
+
+SPAN_CASES = [
+    "Why do cats purr? The cat's purring, measured at 25-150 Hz, isn't understood.",
+    "Ⓜ is a letter and an emoji; 👩‍👩‍👧 is one family; e-mail me at x@y.com or visit https://a.b/c",
+    "x" * 600 + " then short words after a token longer than Lucene's buffer",
+    "日本語のテキスト and ελληνικά and العربية mixed in",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", SPAN_CASES)
+def test_spans_are_the_analyzers_own_terms_at_their_offsets(text):
+    analyzer = Analyzer()
+    assert [text[start:end] for start, end in token_spans(text)] == tokenize(text)
+    spans = analyzer.spans(text)
+    assert [span.term for span in spans] == analyzer(text)
+    assert all(analyzer(text[span.start:span.end]) == [span.term] for span in spans if span.end - span.start < 255)
+
+
+def test_spans_agree_with_the_terms_on_every_demo_document():
+    analyzer = Analyzer()
+    documents = Path(__file__).resolve().parents[1] / "assets" / "demo" / "documents.jsonl"
+    for line in documents.read_text().splitlines():
+        content = json.loads(line)["content"]
+        assert [span.term for span in analyzer.spans(content)] == analyzer(content)

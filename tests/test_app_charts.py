@@ -43,8 +43,8 @@ def test_summary_table_rows_are_the_report_means_x100_with_an_average(reports):
         for measure, label in zip(MEASURES, ("nDCG@10", "R@10", "R@100", "MRR")):
             domain, queries, _, raw, reasoned, delta = by_key[(report.domain, label)]
             assert queries == 4
-            assert raw == round(100 * report.sides["raw"].mean[measure], 1)
-            assert reasoned == round(100 * report.sides["reasoned"].mean[measure], 1)
+            assert raw == round(100 * report.raw.mean[measure], 1)
+            assert reasoned == round(100 * report.reasoned.mean[measure], 1)
             assert delta == pytest.approx(reasoned - raw, abs=0.11)
     average = by_key[("average", "nDCG@10")]
     assert average[1] == 8
@@ -62,14 +62,14 @@ def test_biggest_changes_rank_gains_and_losses_with_their_texts(reports):
     assert worst.domain == "mixed" and worst.query_id in {"mixed-yeast", "mixed-rust"}
     report = reports[1]
     assert worst.query == report.queries[worst.query_id] and worst.reasoning == report.reasonings[worst.query_id]
-    assert worst.raw == report.sides["raw"].per_query[worst.query_id]["nDCG@10"]
+    assert worst.raw == report.raw.per_query[worst.query_id]["nDCG@10"]
 
 
 def test_charts_plot_the_reports_numbers(reports):
     bars = domain_bars(reports)
     raw_bar, reasoned_bar = bars.data
     assert list(raw_bar.x) == ["helped", "mixed"]
-    assert list(reasoned_bar.y) == [round(100 * r.sides["reasoned"].mean["nDCG@10"], 1) for r in reports]
+    assert list(reasoned_bar.y) == [round(100 * r.reasoned.mean["nDCG@10"], 1) for r in reports]
 
     scatter = query_scatter(reports)
     points = scatter.data[1:]  # the first trace is the no-change diagonal
@@ -77,8 +77,8 @@ def test_charts_plot_the_reports_numbers(reports):
     assert sum(len(trace.x) for trace in points) == 8
     helped = points[0]
     for query_id, x, y in zip(helped.text, helped.x, helped.y):
-        assert x == round(100 * reports[0].sides["raw"].per_query[query_id]["nDCG@10"], 1)
-        assert y == round(100 * reports[0].sides["reasoned"].per_query[query_id]["nDCG@10"], 1)
+        assert x == round(100 * reports[0].raw.per_query[query_id]["nDCG@10"], 1)
+        assert y == round(100 * reports[0].reasoned.per_query[query_id]["nDCG@10"], 1)
 
     histogram = delta_histogram(reports)
     assert len(histogram.data[0].x) == 8 and max(histogram.data[0].x) > 0 > min(histogram.data[0].x)
@@ -86,7 +86,7 @@ def test_charts_plot_the_reports_numbers(reports):
 
 def test_raw_only_reports_chart_without_a_reasoned_side():
     raw_only = _report("raw", {})
-    raw_only.sides.pop("reasoned")
+    raw_only.reasoned = None
     assert len(domain_bars([raw_only]).data) == 1
     assert biggest_changes([raw_only]) == ([], [])
     assert summary_table([raw_only])[0][4] is None

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from tsqr.app.corpora import CorpusStore
-from tsqr.app.evaluation import DataChoice, EvaluationJob, ReasoningChoice, load_domains, upload_domain_name
+from tsqr.app.evaluation import DataChoice, EvaluationJob, ReasoningChoice, domain_sources, upload_domain_name
 from tsqr.app.models import POOL
-from tsqr.evaluate import EvaluationConfig
+from tsqr.evaluate import EvaluationConfig, load_domains
 from tsqr.reasoner import GenerationSettings
 
 TOPICS = {"tides": "moon gravity pulls ocean water causing tides", "yeast": "yeast ferments sugar into ethanol",
@@ -61,8 +61,8 @@ def test_precomputed_reasonings_are_scored_and_written_out(tmp_path, store):
     assert state.error == "" and state.done
     [report] = state.reports
     assert report.domain == "uploaded" and report.n_queries == 4
-    assert report.sides["reasoned"].mean["nDCG@10"] == pytest.approx(1.0)
-    assert report.sides["raw"].mean["nDCG@10"] < 0.9
+    assert report.reasoned.mean["nDCG@10"] == pytest.approx(1.0)
+    assert report.raw.mean["nDCG@10"] < 0.9
     assert {path.name for path in state.files} >= {"results.json", "summary.csv", "uploaded.raw.trec",
                                                     "uploaded.reasoned.trec"}
     assert all(path.is_file() for path in state.files)
@@ -94,7 +94,7 @@ def test_anserini_topics_and_qrels_with_a_separate_corpus(tmp_path, store):
     assert state.error == ""
     [report] = state.reports
     assert report.domain == "pony" and report.n_queries == 4  # the name comes from the Anserini file names
-    assert report.sides["reasoned"].mean["nDCG@10"] == pytest.approx(1.0)
+    assert report.reasoned.mean["nDCG@10"] == pytest.approx(1.0)
 
 
 def test_a_zip_of_the_subset_is_evaluated_like_its_files(tmp_path, store):
@@ -159,12 +159,12 @@ def test_the_none_model_gives_a_reasoned_side_equal_to_the_raw_one(tmp_path, sto
     state, _ = run_all(job, DataChoice(files=files, name="mine"))
     [report] = state.reports
     assert report.domain == "mine"
-    assert report.sides["reasoned"].per_query == report.sides["raw"].per_query
+    assert report.reasoned.per_query == report.raw.per_query
 
 
 def test_nothing_chosen_is_explained():
     with pytest.raises(ValueError, match="nothing to evaluate"):
-        next(load_domains(DataChoice()))
+        next(load_domains(domain_sources(DataChoice())))
 
 
 def test_upload_domain_names_come_from_the_files_when_they_agree():

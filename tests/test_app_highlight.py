@@ -6,7 +6,7 @@ import re
 import pytest
 
 from tsqr.bm25.analysis import Analyzer
-from tsqr.app.highlight import analyzed_spans, best_window, make_snippet, query_terms
+from tsqr.app.highlight import best_window, make_snippet, query_terms
 
 ANALYZER = Analyzer()
 
@@ -65,7 +65,7 @@ def test_whitespace_is_collapsed_so_snippets_stay_one_paragraph():
 
 def test_spans_are_the_analyzers_tokens_with_their_terms():
     text = "The Lakers' 2019 season: U.S.-based fans cheered; e-mail me at x@y.org!"
-    spans = analyzed_spans(text, ANALYZER)
+    spans = ANALYZER.spans(text)
     assert [span.term for span in spans] == ANALYZER(text)
     for span in spans:
         assert ANALYZER(text[span.start:span.end])[0] == span.term
@@ -73,7 +73,7 @@ def test_spans_are_the_analyzers_tokens_with_their_terms():
 
 def test_densest_window_prefers_more_distinct_terms():
     text = "cat cat cat cat " + "x " * 100 + "cat dog bird"
-    spans = [s for s in analyzed_spans(text, ANALYZER) if s.term in {"cat", "dog", "bird"}]
+    spans = [s for s in ANALYZER.spans(text) if s.term in {"cat", "dog", "bird"}]
     start, end = best_window(spans, len(text), width=20)
     assert "cat dog bird" in text[start:end]
 

@@ -13,7 +13,7 @@ from tsqr.app.models import (
     hardware,
     model_choices,
     on_gpu,
-    reason_domain,
+    reason_pooled,
     stream_reasoning,
 )
 from tsqr.reasoner import GenerationSettings, ModelNotFoundError, load_reasoner
@@ -88,10 +88,12 @@ def test_bad_model_specs_fail_with_what_was_tried():
 def test_generation_entry_points_take_only_picklable_arguments_and_use_the_shared_pool():
     import pickle
 
-    domain = Domain("d", [Example("q1", "why is the sky blue?", ("doc",)), Example("q2", "why?", ("doc",))])
-    pickle.dumps(("none", SETTINGS, domain))  # what ZeroGPU sends to its worker
+    queries = ["why is the sky blue?", "why?"]
+    pickle.dumps(("none", SETTINGS, queries))  # what ZeroGPU sends to its worker
     assert "".join(stream_reasoning("none", SETTINGS, "why is the sky blue?")) == "why is the sky blue?"
-    assert reason_domain("none", SETTINGS, domain) == {"q1": "why is the sky blue?", "q2": "why?"}
+    reasonings = reason_pooled("none", SETTINGS, queries)
+    pickle.dumps(reasonings)  # and what it sends back
+    assert [r.text for r in reasonings] == queries
     assert "none" in POOL.loaded()
     POOL.close()
 

@@ -101,7 +101,7 @@ def test_example_without_gold_documents_is_searched_unscored(corpus):
 def test_fusion_reasoned_side_fuses_the_raw_and_the_reasoned_rankings(corpus):
     domain, index = corpus
     separate = compare(domain, index, QUERY, REASONING, k=20)
-    fused = compare(domain, index, QUERY, REASONING, k=20, scoring="fusion")
+    fused = compare(domain, index, QUERY, REASONING, k=20, composition="fuse")
     raw_rank = {row.doc_id: row.rank for row in separate.raw.rows}
     reasoned_rank = {row.doc_id: row.rank for row in separate.reasoned.rows}
     for row in fused.reasoned.rows:  # reciprocal rank fusion, k=60, of the two BM25 rankings shown separately

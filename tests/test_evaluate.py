@@ -44,13 +44,13 @@ def test_reasoning_that_names_the_concept_beats_the_raw_query(domain_and_index):
     domain, index = domain_and_index
     reasonings = {f"q-{name}": text for name, text in TOPICS.items()}
     report = evaluate_domain(domain, index, reasonings, progress=False)
-    raw, reasoned = report.sides["raw"].mean, report.sides["reasoned"].mean
+    raw, reasoned = report.raw.mean, report.reasoned.mean
     assert reasoned["nDCG@10"] == pytest.approx(1.0)
     assert raw["nDCG@10"] < 0.9
     assert report.missing_reasoning == []
     # Excluded ids never reach the run, as in BRIGHT's protocol.
-    assert all(hit.doc_id != "shared-distractor" for hit in report.sides["raw"].run["q-enzyme"])
-    assert any(hit.doc_id == "shared-distractor" for hit in report.sides["raw"].run["q-tides"])
+    assert all(hit.doc_id != "shared-distractor" for hit in report.raw.run["q-enzyme"])
+    assert any(hit.doc_id == "shared-distractor" for hit in report.raw.run["q-tides"])
 
 
 def test_missing_reasonings_fall_back_to_the_raw_query(domain_and_index):
@@ -58,17 +58,17 @@ def test_missing_reasonings_fall_back_to_the_raw_query(domain_and_index):
     report = evaluate_domain(domain, index, {"q-enzyme": TOPICS["enzyme"]}, progress=False)
     assert sorted(report.missing_reasoning) == ["q-inflation", "q-sleep", "q-tides"]
     for qid in report.missing_reasoning:
-        assert report.sides["reasoned"].run[qid] == report.sides["raw"].run[qid]
+        assert report.reasoned.run[qid] == report.raw.run[qid]
 
 
 def test_fusion_and_concat_modes_keep_gold_in_the_run(domain_and_index):
     domain, index = domain_and_index
     reasonings = {f"q-{name}": text for name, text in TOPICS.items()}
-    for config in (EvaluationConfig(scoring="fusion"), EvaluationConfig(mode="concat", repeat=2),
+    for config in (EvaluationConfig(composition="fuse"), EvaluationConfig(composition="concat", repeat=2),
                    EvaluationConfig(scoring="classic")):
         report = evaluate_domain(domain, index, reasonings, config, progress=False)
-        assert report.sides["reasoned"].mean["R@100"] == pytest.approx(1.0)
-        assert report.sides["reasoned"].mean["nDCG@10"] >= report.sides["raw"].mean["nDCG@10"]
+        assert report.reasoned.mean["R@100"] == pytest.approx(1.0)
+        assert report.reasoned.mean["nDCG@10"] >= report.raw.mean["nDCG@10"]
 
 
 def test_bad_config_is_refused():
@@ -88,8 +88,8 @@ def test_outputs_match_the_report(domain_and_index, tmp_path):
     names = {path.name for path in written}
     assert {"results.json", "summary.csv", "per_query.csv", "toy.raw.trec", "toy.reasoned.trec"} <= names
     results = json.loads((tmp_path / "results.json").read_text())
-    assert results["toy"]["mean"]["reasoned"]["nDCG@10"] == pytest.approx(report.sides["reasoned"].mean["nDCG@10"])
+    assert results["toy"]["mean"]["reasoned"]["nDCG@10"] == pytest.approx(report.reasoned.mean["nDCG@10"])
     with (tmp_path / "per_query.csv").open() as handle:
         assert sum(1 for _ in csv.DictReader(handle)) == 2 * len(domain.examples) * len(report.config.measures)
     run = read_run(tmp_path / "toy.reasoned.trec")
-    assert [h.doc_id for h in run["q-tides"]] == [h.doc_id for h in report.sides["reasoned"].run["q-tides"]]
+    assert [h.doc_id for h in run["q-tides"]] == [h.doc_id for h in report.reasoned.run["q-tides"]]

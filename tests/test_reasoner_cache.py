@@ -9,6 +9,8 @@ import pytest
 from tsqr.reasoner import GenerationSettings, get_template
 from tsqr.reasoner.cache import CacheRow, ReasoningCache, reasoning_key
 from tsqr.reasoner.identity import ModelIdentity, file_fingerprint, folder_fingerprint
+from tsqr.reasonings import export_cache, import_into_cache
+from tsqr.bright import DataError
 
 TEMPLATE = get_template("tongsearch")
 SETTINGS = GenerationSettings(max_new_tokens=64)
@@ -62,20 +64,20 @@ def test_a_row_missing_a_field_is_reported_by_line_and_field(tmp_path):
 def test_export_and_import_tongsearch_json(tmp_path):
     cache = ReasoningCache(tmp_path / "a.jsonl")
     cache.append([row("k1", "Why tides?", "The moon."), row("k2", "Why sky blue?", "Rayleigh.")])
-    assert cache.export_json(tmp_path / "out.json") == 2
+    assert export_cache(cache, tmp_path / "out.json") == 2
     assert json.loads((tmp_path / "out.json").read_text()) == {"Why tides?": "The moon.", "Why sky blue?": "Rayleigh."}
 
     other = ReasoningCache(tmp_path / "b.jsonl")
-    assert other.import_json(tmp_path / "out.json", "TongSearch-QR-7B", TEMPLATE, SETTINGS) == 2
-    assert other.import_json(tmp_path / "out.json", "TongSearch-QR-7B", TEMPLATE, SETTINGS) == 0
+    assert import_into_cache(other, tmp_path / "out.json", "TongSearch-QR-7B", TEMPLATE, SETTINGS) == 2
+    assert import_into_cache(other, tmp_path / "out.json", "TongSearch-QR-7B", TEMPLATE, SETTINGS) == 0
     imported = other.get(reasoning_key("TongSearch-QR-7B", TEMPLATE, SETTINGS, "Why tides?"))
     assert imported.text == "The moon." and imported.model == "TongSearch-QR-7B"
 
 
 def test_import_rejects_a_file_that_is_not_a_query_to_text_mapping(tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps({"q": ["not", "text"]}))
-    with pytest.raises(ValueError, match=r"bad\.json: the reasoning for query 'q' is list"):
-        ReasoningCache(tmp_path / "c.jsonl").import_json(tmp_path / "bad.json", "m", TEMPLATE, SETTINGS)
+    with pytest.raises(DataError, match=r"bad\.json: key 'q': expected the reasoning as text, got list"):
+        import_into_cache(ReasoningCache(tmp_path / "c.jsonl"), tmp_path / "bad.json", "m", TEMPLATE, SETTINGS)
 
 
 def test_file_fingerprint_follows_content_not_modification_time(tmp_path):

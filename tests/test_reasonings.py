@@ -110,7 +110,7 @@ def test_reasoning_cache_later_rows_win_and_models_are_kept_apart(tmp_path):
     assert load_reasonings(cache).by_query == source.by_query
     assert load_reasonings(cache / "a.jsonl").text_for(EXAMPLES[0]) == "old"
 
-    write_jsonl(cache / "c.jsonl", [{"query": EXAMPLES[2].query, "text": "from qwen", "model": "qwen"}])
+    write_jsonl(cache / "c.jsonl", [{"key": "k9", "query": EXAMPLES[2].query, "text": "from qwen", "model": "qwen"}])
     with pytest.raises(DataError, match=r"several models \(qwen, smol\): choose one with model="):
         load_reasoning_cache(cache)
     assert load_reasoning_cache(cache, model="qwen").texts_for(EXAMPLES) == {"2": "from qwen"}

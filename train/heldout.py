@@ -62,7 +62,7 @@ def evaluate_policy(model: Any, tokenizer: Any, examples: Sequence[TrainExample]
     reward = summarize(reward_function.score_examples(examples, texts, truncated))
     domain = Domain(name="heldout", documents=list(documents), source="training set (held-out queries)",
                     examples=[Example(id=e.id, query=e.query, gold_ids=e.positive_ids) for e in examples])
-    config = EvaluationConfig(mode=reward_function.scorer.config.compose_mode,
+    config = EvaluationConfig(composition=reward_function.scorer.config.compose_mode,
                               repeat=reward_function.scorer.config.compose_repeat)
     reasonings = {e.id: text for e, text in zip(examples, texts)}
     report = evaluate_domain(domain, reward_function.scorer.index, reasonings, config, progress=False)

@@ -9,13 +9,32 @@ Usage:
     python -m tsqr export-model default checkpoints/smollm2-start
     python -m tsqr export-reasonings SmolLM2-135M-Instruct.Q4_1.gguf-llama.cpp-b83433b0 mine.json
 
-Every heavy import happens inside the command that needs it, so `--help` answers at once.
+This module parses arguments and prints; the work is tsqr.evaluate.run (the app's pipeline too) and the reasoner.
+tsqr's own modules import no heavy library at import time, so `--help` answers at once.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
+
+from tsqr.bm25 import SCORINGS, load_or_build
+from tsqr.bright import BRIGHT_DOMAINS, check_domain
+from tsqr.evaluate import (
+    COMPOSITIONS,
+    DomainSource,
+    EvaluationConfig,
+    ReasoningPlan,
+    format_costs,
+    format_table,
+    load_domains,
+    run,
+    summary_rows,
+)
+from tsqr.reasoner import GenerationSettings, ReasoningCache, export_model, load_reasoner
+from tsqr.reasoner.hardware import hardware
+from tsqr.reasonings import export_cache
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,72 +49,51 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _domains(names: list[str]) -> list[str]:
-    from tsqr.bright import BRIGHT_DOMAINS
-
     return list(BRIGHT_DOMAINS) if names == ["all"] else names
 
 
-def _load(args: argparse.Namespace, name: str):
-    from tsqr.bright import check_domain, load_domain
-
+def _sources(args: argparse.Namespace) -> list[DomainSource]:
     source = args.data[0] if len(args.data) == 1 else args.data
-    domain = load_domain(source, name, long=args.long, documents=args.documents)
-    if not domain.documents:
-        raise SystemExit(f"error: no documents for domain {name!r}: pass --documents with the corpus file")
-    for warning in check_domain(domain, long=args.long).warnings():
-        print(f"warning [{name}]: {warning}", file=sys.stderr)
-    return domain
-
-
-def _is_model_folder(path: Path) -> bool:
-    return path.is_dir() and (path / "config.json").is_file()
-
-
-def _reasonings_for(args: argparse.Namespace, domain) -> dict[str, str] | None:
-    """--reasoned names either precomputed reasonings (a file, a cache folder, or "hub" with --reasoning-model for
-    BRIGHT's <model>_reason configs) or a model to run, whose cache makes reruns free."""
-    if not args.reasoned:
-        return None
-    path = Path(args.reasoned)
-    if args.reasoned == "hub" or path.is_file() or (path.is_dir() and not _is_model_folder(path)):
-        from tsqr.reasonings import load_reasonings
-
-        source = load_reasonings(args.reasoned, domain=domain.name, model=args.reasoning_model)
-        return source.texts_for(domain.examples)
-    from tsqr.evaluate import reasoned_texts
-    from tsqr.reasoner import GenerationSettings, load_reasoner
-
-    settings = GenerationSettings(max_new_tokens=args.max_new_tokens, template=args.template)
-    return reasoned_texts(domain, load_reasoner(args.reasoned, settings))
+    documents = tuple(Path(p) for p in args.documents) if args.documents else None
+    return [DomainSource(source, name, documents=documents, long=args.long) for name in _domains(args.domain)]
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from tsqr.bm25 import load_or_build
-    from tsqr.evaluate import EvaluationConfig, evaluate_domain, format_table, summary_rows, write_outputs
-
-    config = EvaluationConfig(scoring=args.scoring, mode=args.mode, repeat=args.repeat, long_documents=args.long)
-    reports = []
-    for name in _domains(args.domain):
-        domain = _load(args, name)
-        if args.limit:
-            domain.examples = domain.examples[: args.limit]
-        print(f"[{name}] {len(domain.examples)} queries, {len(domain.documents)} documents", file=sys.stderr)
-        index = load_or_build(domain.documents)
-        reasonings = _reasonings_for(args, domain)
-        report = evaluate_domain(domain, index, reasonings, config)
-        if report.missing_reasoning:
-            print(f"warning [{name}]: {len(report.missing_reasoning)} queries have no reasoning "
-                  f"(searched with the raw query): {report.missing_reasoning[:5]}", file=sys.stderr)
-        reports.append(report)
+    config = EvaluationConfig(scoring=args.scoring, composition=args.mode, repeat=args.repeat,
+                              long_documents=args.long)
+    settings = GenerationSettings(max_new_tokens=args.max_new_tokens, template=args.template)
+    plan = ReasoningPlan.from_spec(args.reasoned, settings, source_model=args.reasoning_model)
+    reports, files = [], ()
+    events = run(_sources(args), plan, config, limit=args.limit, out_dir=Path(args.out),
+                 price_per_mtok=args.price_per_mtok, hardware=hardware() if plan.model else "",
+                 progress_bars=True)
+    for event in events:
+        if event.warning:
+            print(f"warning {event.warning}", file=sys.stderr)
+        elif event.domain is not None:
+            print(event.message, file=sys.stderr)
+        if event.report is not None:
+            reports.append(event.report)
+            files = event.files
     print(format_table(summary_rows(reports)))
-    written = write_outputs(reports, Path(args.out))
-    print(f"wrote {len(written)} files to {args.out}", file=sys.stderr)
+    costs = format_costs(reports, args.price_per_mtok)
+    if costs:
+        print(costs)
+    print(f"wrote {len(files)} files to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    for domain in load_domains(_sources(args)):
+        for warning in check_domain(domain, long=args.long).warnings():
+            print(f"warning [{domain.name}] {warning}", file=sys.stderr)
+        start = time.perf_counter()
+        index = load_or_build(domain.documents)
+        print(f"[{domain.name}] index of {len(index.doc_ids)} documents ready in {time.perf_counter() - start:.1f} s")
     return 0
 
 
 def cmd_reason(args: argparse.Namespace) -> int:
-    from tsqr.reasoner import GenerationSettings, load_reasoner
-
     settings = GenerationSettings(max_new_tokens=args.max_new_tokens, template=args.template)
     reasoner = load_reasoner(args.model, settings)
     if len(args.query) == 1:
@@ -108,32 +106,15 @@ def cmd_reason(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_index(args: argparse.Namespace) -> int:
-    import time
-
-    from tsqr.bm25 import load_or_build
-
-    for name in _domains(args.domain):
-        domain = _load(args, name)
-        start = time.perf_counter()
-        index = load_or_build(domain.documents)
-        print(f"[{name}] index of {len(index.doc_ids)} documents ready in {time.perf_counter() - start:.1f} s")
-    return 0
-
-
 def cmd_export_model(args: argparse.Namespace) -> int:
-    from tsqr.reasoner import export_model
-
     folder = export_model(args.source, Path(args.destination))
     print(f"exported {args.source} to {folder}")
     return 0
 
 
 def cmd_export_reasonings(args: argparse.Namespace) -> int:
-    from tsqr.reasoner import ReasoningCache
-
     cache = ReasoningCache.find(args.cache)
-    count = cache.export_json(Path(args.destination), template=args.template)
+    count = export_cache(cache, Path(args.destination), template=args.template)
     print(f"wrote {count} reasonings from {cache.path} to {args.destination}")
     return 0
 
@@ -149,14 +130,17 @@ def build_parser() -> argparse.ArgumentParser:
                                              "an http(s) OpenAI-compatible server URL")
     evaluate.add_argument("--reasoning-model", help='which BRIGHT <model>_reason config (e.g. gpt4) when '
                                                    '--reasoned is "hub" or a copy of the hub repository')
-    evaluate.add_argument("--scoring", choices=("bright", "classic", "fusion"), default="bright",
+    evaluate.add_argument("--scoring", choices=SCORINGS, default="bright",
                           help="bright: BRIGHT's official BM25 (query-side weighting); classic: Lucene BM25; "
-                               "fusion: reciprocal-rank fusion of the raw and reasoned runs")
-    evaluate.add_argument("--mode", choices=("replace", "concat"), default="replace",
-                          help="reasoning replaces the query (the paper) or is appended to it")
+                               "rank_bm25: rank_bm25's BM25Okapi (slow)")
+    evaluate.add_argument("--mode", choices=COMPOSITIONS, default="replace",
+                          help="how the reasoning meets BM25: replace the query (the paper), concat (query + "
+                               "reasoning, as query2doc), fuse (reciprocal-rank fusion of the raw and reasoning runs)")
     evaluate.add_argument("--repeat", type=int, default=1, help="times the query is repeated in concat mode")
     evaluate.add_argument("--limit", type=int, default=0, help="only the first N queries of each domain")
     evaluate.add_argument("--out", default="runs/latest", help="folder for results.json, CSVs and TREC runs")
+    evaluate.add_argument("--price-per-mtok", type=float, default=None,
+                          help="price per million new tokens, to estimate what the reasonings cost")
     _add_generation_arguments(evaluate)
     evaluate.set_defaults(func=cmd_evaluate)
 

@@ -8,6 +8,10 @@ Usage:
     texts = source.texts_for(domain.examples)                                # {query id: reasoning}
     print(source.coverage(domain.examples))                                  # "1384/1384 examples (100.0%)"
     write_tongsearch_json({query: text}, "ours.json")                        # our reasonings, TongSearch's format
+    export_cache(ReasoningCache.find("my-model"), "mine.json")               # a cache, as TongSearch's JSON
+
+This module is the one owner of reasoning files: every reader and writer of TongSearch's JSON is here, and the
+cache's own JSONL is read through the cache's reader (tsqr.reasoner.cache), never parsed a second way.
 
 TongSearch keys its files by the original query text (not by id: 76 theoremqa_theorems queries repeat
 theoremqa_questions text, hence 1308 keys for 1384 queries). Exact text matches all 1384 examples loaded
@@ -22,8 +26,19 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from tsqr.bright import DataError, Table, detect_format, read_json_value, read_table
-from tsqr.bright import hub_split_files, read_hub_split
+from tsqr.bright import (
+    DataError,
+    Table,
+    canonical_domain,
+    detect_format,
+    hub_split_files,
+    read_hub_split,
+    read_json_value,
+    read_table,
+)
+from tsqr.reasoner.cache import CacheRow, ReasoningCache, read_rows, reasoning_key
+from tsqr.reasoner.prompts import PromptTemplate
+from tsqr.reasoner.settings import GenerationSettings
 from tsqr.records import Example, Reasoning
 
 BRIGHT_REASONING_MODELS = ("gpt4", "llama3-70b", "claude-3-opus", "Gemini-1.0", "grit")
@@ -114,32 +129,45 @@ def _text_field(table: Table, index: int, row: dict, field_name: str) -> str:
     return value
 
 
-def _cache_rows(tables: Sequence[Table], model: str | None) -> dict[str, str]:
-    """{query: text} from tsqr cache rows; later rows win (a rerun refreshes an entry)."""
-    models = sorted({str(row.get("model", "")) for table in tables for row in table.rows})
+def _texts_by_query(rows: Sequence[tuple[str, str, str]], label: str, model: str | None) -> dict[str, str]:
+    """{query: text} from (query, text, model) rows; later rows win (a rerun refreshes an entry)."""
+    models = sorted({row_model for _, _, row_model in rows})
     if model is None and len(models) > 1:
-        raise DataError(f"{', '.join(t.label for t in tables)}: reasonings of several models "
-                        f"({', '.join(models)}): choose one with model=")
-    by_query: dict[str, str] = {}
-    for table in tables:
-        for index, row in enumerate(table.rows):
-            if model is not None and row.get("model") != model:
-                continue
-            by_query[_text_field(table, index, row, "query")] = _text_field(table, index, row, "text")
+        raise DataError(f"{label}: reasonings of several models ({', '.join(models)}): choose one with model=")
+    by_query = {query: text for query, text, row_model in rows if model is None or row_model == model}
     if model is not None and not by_query:
-        raise DataError(f"{', '.join(t.label for t in tables)}: no reasonings by model {model!r}; "
-                        f"found {', '.join(models) or 'none'}")
+        raise DataError(f"{label}: no reasonings by model {model!r}; found {', '.join(models) or 'none'}")
     return by_query
 
 
+def _query_text_rows(table: Table) -> list[tuple[str, str, str]]:
+    """(query, text, model) from a table with query and text columns (an export of any tool's reasonings)."""
+    return [(_text_field(table, index, row, "query"), _text_field(table, index, row, "text"), str(row.get("model", "")))
+            for index, row in enumerate(table.rows)]
+
+
 def load_reasoning_cache(path: str | Path, model: str | None = None) -> ReasoningSource:
-    """tsqr's reasoning cache: a JSONL file, or a folder of them, with rows carrying "query" and "text"."""
+    """tsqr's reasoning cache (a JSONL file, or a folder of them), read by the cache's own reader (which skips,
+    with a warning, a last line a killed writer left unfinished)."""
     path = Path(path)
     files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
     if not files:
         raise DataError(f"{path}: no .jsonl reasoning cache files in this folder")
-    tables = [read_table(file, kind="jsonl") for file in files]
-    return ReasoningSource(path.name if model is None else f"{path.name} [{model}]", by_query=_cache_rows(tables, model))
+    rows = [(row.query, row.text, row.model) for file in files for row in read_rows(file)]
+    label = ", ".join(str(file) for file in files)
+    return ReasoningSource(path.name if model is None else f"{path.name} [{model}]",
+                           by_query=_texts_by_query(rows, label, model))
+
+
+def _is_cache_file(path: Path) -> bool:
+    """A JSONL file whose first row has the cache's key, query and text: tsqr's cache, not BRIGHT rows."""
+    with path.open("rb") as handle:
+        first = handle.readline(1 << 20).decode("utf-8", errors="replace").lstrip("\ufeff")
+    try:
+        row = json.loads(first)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(row, dict) and {"key", "query", "text"} <= row.keys()
 
 
 def _id_rows(tables: Sequence[Table]) -> dict[str, str]:
@@ -164,8 +192,6 @@ def _reason_config(model: str) -> str:
 def load_bright_reasonings(source: str | Path | Sequence[str | Path], domain: str, model: str) -> ReasoningSource:
     """BRIGHT's `<model>_reason` config for one domain (model: gpt4, llama3-70b, claude-3-opus, Gemini-1.0, grit),
     from "hub", a downloaded copy of the hub repository, or the config's file(s)."""
-    from tsqr.bright import canonical_domain
-
     domain, config = canonical_domain(domain), _reason_config(model)
     if isinstance(source, str) and source == "hub":
         return ReasoningSource(f"hub {config}/{domain}", by_id=_id_rows([read_hub_split(config, domain)]))
@@ -193,6 +219,8 @@ def load_reasonings(source: str | Path, *, domain: str | None = None, model: str
     if not path.is_file():
         raise DataError(f"{path}: reasoning file not found")
     kind = detect_format(path)
+    if kind == "jsonl" and _is_cache_file(path):
+        return load_reasoning_cache(path, model)
     if kind == "json":
         value = read_json_value(path, str(path))
         if isinstance(value, dict):
@@ -200,12 +228,40 @@ def load_reasonings(source: str | Path, *, domain: str | None = None, model: str
     table = read_table(path, kind=kind)
     columns = table.columns
     if {"query", "text"} <= columns:
-        return ReasoningSource(path.name, by_query=_cache_rows([table], model))
+        return ReasoningSource(path.name, by_query=_texts_by_query(_query_text_rows(table), table.label, model))
     if {"id", "query"} <= columns:
         return ReasoningSource(path.name, by_id=_id_rows([table]))
     raise DataError(f"{path}: not a reasoning file: expected a JSON object (query -> reasoning), rows with "
                     f"query and text (tsqr cache), or rows with id and query (BRIGHT <model>_reason); found "
                     f"columns {', '.join(sorted(columns)) or 'none'}")
+
+
+def export_cache(cache: ReasoningCache, destination: str | Path, *, model: str | None = None,
+                 template: str | None = None) -> int:
+    """Write a reasoning cache as TongSearch's JSON; returns how many queries were written.
+
+    With several rows for one query (other settings or models) the last written wins, so narrow the export with
+    `model` / `template` when the file mixes them.
+    """
+    mapping = {row.query: row.text for row in cache.rows()
+               if (model is None or row.model == model) and (template is None or row.template == template)}
+    write_tongsearch_json(mapping, destination)
+    return len(mapping)
+
+
+def import_into_cache(cache: ReasoningCache, source: str | Path, model: str, template: PromptTemplate,
+                      settings: GenerationSettings) -> int:
+    """Store a TongSearch-style JSON file in `cache` as if `model` had written it with these settings, so a
+    reasoner reuses reasonings computed elsewhere (e.g. TongSearch's released files for the same checkpoint)
+    instead of regenerating them. Returns how many new rows were added."""
+    fresh = []
+    for query, text in load_tongsearch_json(source).by_query.items():
+        key = reasoning_key(model, template, settings, query)
+        if key not in cache:
+            fresh.append(CacheRow(key=key, query=query, text=text, model=model, template=template.name,
+                                  settings=settings.output_fields()))
+    cache.append(fresh)
+    return len(fresh)
 
 
 def write_tongsearch_json(mapping: Mapping[str, str] | Iterable[Reasoning], path: str | Path) -> Path:

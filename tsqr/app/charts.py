@@ -65,9 +65,9 @@ def query_changes(reports: Sequence["DomainReport"], measure: str = "nDCG@10") -
 
     changes = []
     for report in reports:
-        if "reasoned" not in report.sides:
+        if report.reasoned is None:
             continue
-        deltas = per_query_deltas(report.sides["raw"].per_query, report.sides["reasoned"].per_query, measure)
+        deltas = per_query_deltas(report.raw.per_query, report.reasoned.per_query, measure)
         changes += [QueryChange(report.domain, d.query_id, report.queries.get(d.query_id, ""),
                                 report.reasonings.get(d.query_id, ""), d.before, d.after) for d in deltas]
     changes.sort(key=lambda change: -change.delta)
@@ -97,11 +97,11 @@ def domain_bars(reports: Sequence["DomainReport"], measure: str = "nDCG@10") -> 
     domains = [report.domain for report in reports]
     figure = go.Figure()
     figure.add_bar(name="raw query", x=domains, marker_color=RAW_COLOR,
-                   y=[_x100(report.sides["raw"].mean.get(measure, 0.0)) for report in reports])
-    reasoned = [report for report in reports if "reasoned" in report.sides]
+                   y=[_x100(report.raw.mean.get(measure, 0.0)) for report in reports])
+    reasoned = [report for report in reports if report.reasoned is not None]
     if reasoned:
         figure.add_bar(name="reasoned query", x=[report.domain for report in reasoned], marker_color=REASONED_COLOR,
-                       y=[_x100(report.sides["reasoned"].mean.get(measure, 0.0)) for report in reasoned])
+                       y=[_x100(report.reasoned.mean.get(measure, 0.0)) for report in reasoned])
     figure.update_layout(barmode="group")
     return _layout(figure, f"{measure_label(measure)} per domain", "domain", f"{measure_label(measure)} (x100)")
 

@@ -14,22 +14,11 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from tsqr.bm25.analysis import Analyzer
+from tsqr.bm25.analysis import Analyzer, TermSpan
 
 DEFAULT_WIDTH = 320  # characters of document shown per result
 ELLIPSIS = "\u2026"
-
-
-@dataclass(frozen=True)
-class Span:
-    """A word of the document (character offsets) and the index term it analyzes to."""
-
-    start: int
-    end: int
-    term: str
 
 
 @dataclass(frozen=True)
@@ -42,36 +31,12 @@ class Snippet:
     matched_terms: tuple[str, ...]
 
 
-def query_terms(query: str, analyzer: "Analyzer") -> frozenset[str]:
+def query_terms(query: str, analyzer: Analyzer) -> frozenset[str]:
     """The index terms BM25 looks up for `query` (stop words gone, words stemmed)."""
     return frozenset(analyzer(query))
 
 
-def analyzed_spans(text: str, analyzer: "Analyzer") -> list[Span]:
-    """Every token of `text` with its offsets and its index term; stop words are left out.
-
-    Tokens come from tsqr.bm25.analysis's own tokenizer, so the spans are the words BM25 indexed. A token the
-    analyzer drops yields no span; one it splits (rare) keeps its first term.
-    """
-    from tsqr.bm25.analysis import tokenize
-
-    spans = []
-    terms: dict[str, str] = {}
-    position = 0
-    for token in tokenize(text, analyzer.max_token_length):
-        start = text.find(token, position)
-        if start < 0:  # cannot happen for tokens sliced from `text`; guard so offsets stay monotonic
-            continue
-        position = start + len(token)
-        if token not in terms:
-            analyzed = analyzer(token)
-            terms[token] = analyzed[0] if analyzed else ""
-        if terms[token]:
-            spans.append(Span(start, position, terms[token]))
-    return spans
-
-
-def best_window(spans: Sequence[Span], text_length: int, width: int) -> tuple[int, int]:
+def best_window(spans: Sequence[TermSpan], text_length: int, width: int) -> tuple[int, int]:
     """The `width`-character window holding the most distinct matched terms (then the most matches, then the
     earliest); the document's start when nothing matched."""
     if not spans:
@@ -102,7 +67,7 @@ def _snap_to_words(text: str, start: int, end: int, slack: int = 30) -> tuple[in
     return start, end
 
 
-def render(text: str, start: int, end: int, spans: Iterable[Span]) -> str:
+def render(text: str, start: int, end: int, spans: Iterable[TermSpan]) -> str:
     """Escaped HTML of text[start:end] with each span inside it wrapped in <mark>; ellipses mark cut edges."""
     pieces = [ELLIPSIS] if start > 0 else []
     position = start
@@ -118,12 +83,12 @@ def render(text: str, start: int, end: int, spans: Iterable[Span]) -> str:
     return "".join(pieces)
 
 
-def make_snippet(text: str, terms: frozenset[str], analyzer: "Analyzer", width: int = DEFAULT_WIDTH) -> Snippet:
+def make_snippet(text: str, terms: frozenset[str], analyzer: Analyzer, width: int = DEFAULT_WIDTH) -> Snippet:
     """The most query-dense window of `text`, whitespace collapsed, with the words matching `terms` marked."""
     if width <= 0:
         raise ValueError(f"snippet width must be positive, got {width}")
     flat = " ".join(text.split())
-    matches = [span for span in analyzed_spans(flat, analyzer) if span.term in terms]
+    matches = [span for span in analyzer.spans(flat) if span.term in terms]
     start, end = best_window(matches, len(flat), width)
     start, end = _snap_to_words(flat, start, end)
     shown = [span for span in matches if span.start >= start and span.end <= end]

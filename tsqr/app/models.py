@@ -13,7 +13,7 @@ tsqr.app.turns), so concurrent users wait their turn instead of exhausting memor
 generation never waits.
 
 On Hugging Face ZeroGPU the `spaces` package grants a GPU only inside functions decorated with `spaces.GPU`,
-so the generation entry points (`stream_reasoning`, `reason_domain`) are wrapped with `on_gpu`; elsewhere the
+so the generation entry points (`stream_reasoning`, `reason_pooled`) are wrapped with `on_gpu`; elsewhere the
 wrapper is the identity and the reasoner's own device choice applies (CUDA when available, else CPU). Callers
 lease the model in the main process first, so it is loaded there once (on ZeroGPU, weights load before a GPU
 is attached) and cannot be evicted while the decorated function runs.
@@ -21,7 +21,6 @@ is attached) and cannot be evicted while the decorated function runs.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import os
 import threading
 from collections import OrderedDict
@@ -30,10 +29,11 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 from tsqr.app.turns import Turns
+from tsqr.reasoner.hardware import hardware, zero_gpu_available
 
 if TYPE_CHECKING:
     from tsqr.reasoner import GenerationSettings, Reasoner
-    from tsqr.records import Domain
+    from tsqr.records import Reasoning
 
 MODEL_ENV = "TSQR_MODEL"
 DEFAULT_MODEL = "default"
@@ -54,11 +54,6 @@ def model_choices() -> list[str]:
     return list(dict.fromkeys([configured_model(), *SUGGESTED_MODELS]))
 
 
-def zero_gpu_available() -> bool:
-    """True on a Space with the `spaces` package (ZeroGPU hardware is chosen in the Space's settings)."""
-    return importlib.util.find_spec("spaces") is not None
-
-
 def on_gpu(function: F, duration: int = GPU_SECONDS) -> F:
     """`function` wrapped with `spaces.GPU` when the spaces package is present, else unchanged."""
     if not zero_gpu_available():
@@ -66,19 +61,6 @@ def on_gpu(function: F, duration: int = GPU_SECONDS) -> F:
     import spaces
 
     return spaces.GPU(duration=duration)(function)
-
-
-def hardware() -> str:
-    """Where generation runs, in words, for the app's footer."""
-    if zero_gpu_available():
-        return "ZeroGPU (spaces.GPU)"
-    try:
-        import torch
-    except ImportError:
-        return "CPU"
-    if torch.cuda.is_available():
-        return f"CUDA ({torch.cuda.get_device_name(0)})"
-    return f"CPU ({os.cpu_count()} cores)"
 
 
 LOAD_FIELDS = ("batch_size", "threads", "device", "request_timeout")  # settings a model is loaded with
@@ -232,9 +214,7 @@ def stream_reasoning(spec: str, settings: "GenerationSettings", query: str) -> I
         yield from reasoner.stream(query)
 
 
-def reason_domain(spec: str, settings: "GenerationSettings", domain: "Domain") -> dict[str, str]:
-    """{query id: reasoning} for every query of `domain` (tsqr.evaluate.reasoned_texts), for `on_gpu`."""
-    from tsqr.evaluate import reasoned_texts
-
+def reason_pooled(spec: str, settings: "GenerationSettings", queries: list[str]) -> list["Reasoning"]:
+    """The pooled model's reasonings for `queries` (run under `on_gpu`; Reasoning records pickle, models do not)."""
     with POOL.lease(spec, settings) as reasoner:
-        return reasoned_texts(domain, reasoner)
+        return reasoner.reason(queries)

@@ -13,14 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from tsqr.app.highlight import Snippet, make_snippet, query_terms
+from tsqr.bm25 import Analyzer, Index
+from tsqr.evaluate import EvaluationConfig, SideResult, evaluate_domain
 from tsqr.records import Document, Domain, Example, Hit
-
-if TYPE_CHECKING:
-    from tsqr.bm25.analysis import Analyzer
-    from tsqr.app.highlight import Snippet
-    from tsqr.bm25 import Index
 
 FREE_QUERY_ID = "typed-query"
 RANK_MEASURE = "nDCG@10"
@@ -33,7 +30,7 @@ class ResultRow:
     rank: int
     doc_id: str
     score: float
-    snippet: "Snippet"
+    snippet: Snippet
     gold: bool
 
 
@@ -92,9 +89,7 @@ def _rank_of(hits: list[Hit]) -> dict[str, int]:
 
 
 def _side(name: str, text: str, hits: list[Hit], ndcg: float | None, gold: frozenset[str], k: int,
-          documents: Mapping[str, Document], analyzer: "Analyzer") -> SideResults:
-    from tsqr.app.highlight import make_snippet, query_terms
-
+          documents: Mapping[str, Document], analyzer: Analyzer) -> SideResults:
     terms = query_terms(text, analyzer)
     rows = []
     for rank, hit in enumerate(hits[:k], start=1):
@@ -107,22 +102,21 @@ def _side(name: str, text: str, hits: list[Hit], ndcg: float | None, gold: froze
 
 def compare(
     domain: Domain,
-    index: "Index",
+    index: Index,
     query: str,
     reasoning: str | None = None,
     *,
     k: int = 10,
     scoring: str = "bright",
-    mode: str = "replace",
+    composition: str = "replace",
     documents: Mapping[str, Document] | None = None,
 ) -> Comparison:
     """Search `query` raw and, when `reasoning` is given, reasoned; top `k` rows per side with snippets.
 
     `documents` maps ids to documents for the snippets (pass it when comparing many queries on one corpus,
-    to build it once). With scoring "fusion" the reasoned side fuses both runs, as in the Evaluate tab.
+    to build it once). `composition` says how the reasoning meets BM25 (tsqr.evaluate.COMPOSITIONS), as in the
+    Evaluate tab: the reasoned column shows the text its side searched with.
     """
-    from tsqr.evaluate import EvaluationConfig, evaluate_domain
-
     if not query.strip():
         raise ValueError("the query is empty: type a question or pick an example")
     if k <= 0:
@@ -131,7 +125,7 @@ def compare(
     judged = example if example is not None and example.gold_ids else None
     searched = judged or Example(id=FREE_QUERY_ID, query=query, gold_ids=())
     one_query = Domain(name=domain.name, examples=[searched], source=domain.source)
-    config = EvaluationConfig(scoring=scoring, mode=mode, measures=(RANK_MEASURE,))
+    config = EvaluationConfig(scoring=scoring, composition=composition, measures=(RANK_MEASURE,))
     reasonings = None if reasoning is None else {searched.id: reasoning}
     report = evaluate_domain(one_query, index, reasonings, config, progress=False)
 
@@ -139,19 +133,17 @@ def compare(
     analyzer = index.analyzer
     gold = frozenset(searched.gold_ids)
 
-    def side(name: str, text: str) -> SideResults:
-        result = report.sides[name]
+    def side(result: SideResult) -> SideResults:
         ndcg = result.per_query.get(searched.id, {}).get(RANK_MEASURE) if judged else None
-        return _side(name, text, result.run[searched.id], ndcg, gold, k, documents, analyzer)
+        return _side(result.name, result.searched[searched.id], result.run[searched.id], ndcg, gold, k, documents,
+                     analyzer)
 
-    raw = side("raw", query)
+    raw = side(report.raw)
     reasoned = None
     moves: list[GoldMove] = []
-    if reasoning is not None:
-        from tsqr.reasoner.prompts import compose_query
-
-        reasoned = side("reasoned", compose_query(query, reasoning, mode=mode))
-        raw_ranks = _rank_of(report.sides["raw"].run[searched.id])
-        reasoned_ranks = _rank_of(report.sides["reasoned"].run[searched.id])
+    if report.reasoned is not None:
+        reasoned = side(report.reasoned)
+        raw_ranks = _rank_of(report.raw.run[searched.id])
+        reasoned_ranks = _rank_of(report.reasoned.run[searched.id])
         moves = [GoldMove(doc_id, raw_ranks.get(doc_id), reasoned_ranks.get(doc_id)) for doc_id in searched.gold_ids]
     return Comparison(query, example, raw, reasoned, moves)

@@ -28,8 +28,9 @@ import hashlib
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from tsqr.bm25.tokenizer import LUCENE_MAX_TOKEN_LENGTH, tokenize
+from tsqr.bm25.tokenizer import LUCENE_MAX_TOKEN_LENGTH, token_spans, tokenize
 
 __all__ = ["Analyzer", "LUCENE_ENGLISH_STOPWORDS", "porter_stem"]
 
@@ -211,6 +212,14 @@ def porter_stem(word: str) -> str:
 _TERM_CACHES: dict[tuple[frozenset[str], str], dict[str, str]] = {}
 
 
+class TermSpan(NamedTuple):
+    """A word of a text (character offsets) and the index term it analyzes to."""
+
+    start: int
+    end: int
+    term: str
+
+
 @dataclass(frozen=True)
 class Analyzer:
     """Text -> index terms. The defaults are pyserini's `get_lucene_analyzer()` (Anserini's default English).
@@ -263,6 +272,20 @@ class Analyzer:
                 raise TypeError(f"Analyzer.analyze_many: item {index} is {type(text).__name__}, expected str")
             results.append(self._terms(text, cache))
         return results
+
+    def spans(self, text: str) -> list[TermSpan]:
+        """Each word of `text` that becomes a term, with its character offsets: the words BM25 counted, for
+        pointing at them (highlighting) without a second tokenizer that could disagree with this one."""
+        cache = self._term_cache()
+        found = []
+        for start, end in token_spans(text, self.max_token_length):
+            token = text[start:end]
+            term = cache.get(token)
+            if term is None:
+                term = cache[token] = self._term(token)
+            if term:
+                found.append(TermSpan(start, end, term))
+        return found
 
     def _terms(self, text: str, cache: dict[str, str]) -> list[str]:
         tokens = tokenize(text, self.max_token_length)

@@ -25,7 +25,7 @@ import functools
 import re
 from typing import NamedTuple
 
-__all__ = ["LUCENE_MAX_TOKEN_LENGTH", "tokenize"]
+__all__ = ["LUCENE_MAX_TOKEN_LENGTH", "token_spans", "tokenize"]
 
 LUCENE_MAX_TOKEN_LENGTH = 255
 # The `regex` release whose Unicode data the overrides below were computed against (requirements.txt pins it).
@@ -238,18 +238,33 @@ def tokenize(text: str, max_token_length: int = LUCENE_MAX_TOKEN_LENGTH) -> list
     if max(map(len, tokens)) * 2 > max_token_length or (
         not text.isascii() and patterns.letter_emoji.search(text) is not None
     ):
-        return _tokenize_carefully(patterns, text, max_token_length)
+        return [text[start:end] for start, end in _spans_carefully(patterns, text, max_token_length)]
     return tokens
 
 
-def _tokenize_carefully(patterns: _Patterns, text: str, max_token_length: int) -> list[str]:
+def token_spans(text: str, max_token_length: int = LUCENE_MAX_TOKEN_LENGTH) -> list[tuple[int, int]]:
+    """The (start, end) character offsets of `tokenize`'s tokens: the same tokens, for callers that must point
+    at them in the text (highlighting). Kept beside `tokenize` so both follow one grammar."""
+    astral = not text.isascii() and _ASTRAL.search(text) is not None
+    patterns = _patterns(astral)
+    spans = [found.span() for found in patterns.token.finditer(text)]
+    if not spans:
+        return spans
+    if max(end - start for start, end in spans) * 2 > max_token_length or (
+        not text.isascii() and patterns.letter_emoji.search(text) is not None
+    ):
+        return _spans_carefully(patterns, text, max_token_length)
+    return spans
+
+
+def _spans_carefully(patterns: _Patterns, text: str, max_token_length: int) -> list[tuple[int, int]]:
     """The slow path of `tokenize`, one token at a time, for the two cases findall cannot settle.
 
     A letter that is also an emoji (Ⓜ) starts both a word and an emoji sequence: JFlex keeps the longer.
     A token longer than `max_token_length` UTF-16 chars: Lucene's buffer holds that many, so the token is the
     longest match inside that window and the next scan starts right after it.
     """
-    tokens: list[str] = []
+    spans: list[tuple[int, int]] = []
     position = 0
     while (found := patterns.token.search(text, position)) is not None:
         start, end = found.span()
@@ -265,9 +280,9 @@ def _tokenize_carefully(patterns: _Patterns, text: str, max_token_length: int) -
         if patterns.letter_emoji.match(text, start):
             as_emoji = patterns.emoji.match(text, start, window)
             end = max(end, as_emoji.end() if as_emoji else end)
-        tokens.append(text[start:end])
+        spans.append((start, end))
         position = end
-    return tokens
+    return spans
 
 
 def _window_end(text: str, start: int, units: int) -> int:

@@ -6,7 +6,9 @@ Usage:
     key = reasoning_key(identity.name, template, settings, query)
     row = cache.get(key)                                 # CacheRow or None
     cache.append([CacheRow(...), ...])                   # written and flushed at once
-    cache.export_json(path)                              # TongSearch's {query: reasoning} JSON
+
+This module owns the cache's JSONL format (`read_rows`, `append`); moving reasonings between a cache and
+TongSearch's JSON is tsqr.reasonings' job (`export_cache`, `import_into_cache`), the owner of reasoning files.
 
 Appending and flushing after every batch means an evaluation killed by a crash or Ctrl-C resumes where it
 stopped. A process killed mid-write leaves at most one truncated last line: reading skips it with a warning
@@ -123,35 +125,6 @@ class ReasoningCache:
         for row in rows:
             loaded[row.key] = row
 
-    def export_json(self, destination: Path, *, model: str | None = None, template: str | None = None) -> int:
-        """Write TongSearch's format, one JSON object {query: reasoning}; returns how many queries were written.
-
-        With several rows for one query (other settings or models) the last written wins, so narrow the export
-        with `model` / `template` when the file mixes them.
-        """
-        mapping = {
-            row.query: row.text for row in self.rows()
-            if (model is None or row.model == model) and (template is None or row.template == template)
-        }
-        Path(destination).write_text(json.dumps(mapping, ensure_ascii=False, indent=1), encoding="utf-8")
-        return len(mapping)
-
-    def import_json(self, source: Path, model: str, template: PromptTemplate, settings: GenerationSettings) -> int:
-        """Store a TongSearch-style {query: reasoning} JSON as if `model` had written it with these settings.
-
-        This lets a reasoner reuse reasonings computed elsewhere (for example TongSearch's released files for the
-        same checkpoint) instead of regenerating them. Returns how many new rows were added.
-        """
-        mapping = read_query_json(Path(source))
-        fresh = []
-        for query, text in mapping.items():
-            key = reasoning_key(model, template, settings, query)
-            if key not in self:
-                fresh.append(CacheRow(key=key, query=query, text=text, model=model, template=template.name,
-                                      settings=settings.output_fields()))
-        self.append(fresh)
-        return len(fresh)
-
 
 def read_rows(path: Path) -> Iterable[CacheRow]:
     """Rows of a cache file; a truncated or damaged line is skipped with a warning naming file and line."""
@@ -170,17 +143,3 @@ def read_rows(path: Path) -> Iterable[CacheRow]:
             warnings.warn(f"reasoning cache {where}: {reason}; line skipped", stacklevel=2)
         except ValueError as error:
             warnings.warn(f"reasoning cache {error}; line skipped", stacklevel=2)
-
-
-def read_query_json(path: Path) -> dict[str, str]:
-    """A TongSearch-style JSON object mapping query text to reasoning, with errors that name the entry."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object mapping query -> reasoning, got {type(data).__name__}")
-    for query, text in data.items():
-        if not isinstance(text, str):
-            raise ValueError(f"{path}: the reasoning for query {query[:60]!r} is {type(text).__name__}, not a string")
-    return data

@@ -115,6 +115,14 @@ def _default_source(forced: str | None) -> ModelSource:
         return ModelSource("hub", DEFAULT_HUB_ID, "transformers")
 
 
+def is_model_path(path: Path) -> bool:
+    """True when a local path names a model rather than data: a .gguf file, or a folder holding a transformers
+    checkpoint (config.json) or .gguf files. The CLI and the app use it to tell reasoning files from models."""
+    if path.is_file():
+        return path.suffix.lower() == ".gguf"
+    return path.is_dir() and ((path / "config.json").is_file() or any(path.glob("*.gguf")))
+
+
 def _resolve_folder(path: Path, forced: str | None) -> ModelSource:
     if (path / "config.json").is_file() and forced != "llama.cpp":
         return ModelSource("folder", str(path), "transformers")

@@ -1,0 +1,75 @@
+"""One pipeline: the CLI and the Evaluate tab give the same results.json for the same inputs, and the pipeline's
+events say what the two front ends show (warnings, a finished domain's report, the files written)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tsqr.__main__ import main
+from tsqr.app.corpora import CorpusStore
+from tsqr.app.evaluation import DataChoice, EvaluationJob, ReasoningChoice
+from tsqr.bright import DataError
+from tsqr.evaluate import DomainSource, EvaluationConfig, ReasoningPlan, run
+from tsqr.reasonings import write_tongsearch_json
+
+DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo"
+
+
+def demo_reasonings(path: Path, every: int = 2) -> Path:
+    """The demo's own human-written reasoning for every `every`-th query: a partial file, as released ones can be."""
+    rows = [json.loads(line) for line in (DEMO / "examples.jsonl").read_text().splitlines() if line.strip()]
+    return write_tongsearch_json({row["query"]: row["reasoning"] for row in rows[::every]}, path)
+
+
+@pytest.mark.parametrize("mode", ["replace", "fuse"])
+def test_the_cli_and_the_app_write_the_same_results(tmp_path, capsys, mode):
+    reasonings = demo_reasonings(tmp_path / "reasonings.json")
+    cli_out, app_out = tmp_path / "cli", tmp_path / "app"
+    assert main(["evaluate", "--data", str(DEMO), "--domain", "demo", "--reasoned", str(reasonings),
+                 "--mode", mode, "--out", str(cli_out)]) == 0
+    cli_warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning")]
+
+    job = EvaluationJob(CorpusStore(index_cache=tmp_path / "indexes"), app_out, EvaluationConfig(composition=mode),
+                        ReasoningChoice(file=reasonings))
+    *_, last = job.run(DataChoice(files=(DEMO / "examples.jsonl", DEMO / "documents.jsonl"), name="demo"))
+    assert last.done and not last.error
+
+    cli_results = json.loads((cli_out / "results.json").read_text())
+    app_results = json.loads((app_out / "results.json").read_text())
+    assert cli_results == app_results
+    assert cli_results["demo"]["missing_reasoning"]  # the partial file really left queries raw
+    assert [f"warning {w}" for w in last.warnings] == cli_warnings
+    for name in ("summary.csv", "per_query.csv", "demo.raw.trec", "demo.reasoned.trec"):
+        assert (cli_out / name).read_bytes() == (app_out / name).read_bytes(), name
+
+
+def test_events_carry_each_finished_domain_and_the_files_written(tmp_path):
+    plan = ReasoningPlan.from_spec(str(demo_reasonings(tmp_path / "r.json", every=1)))
+    assert plan.source is not None and plan.model is None
+    events = list(run([DomainSource(str(DEMO), "demo")], plan, out_dir=tmp_path / "out", limit=5))
+    [finished] = [event for event in events if event.report is not None]
+    assert finished.report.n_queries == 5 and finished.report.reasoned is not None
+    assert {path.name for path in finished.files} >= {"results.json", "demo.raw.trec", "demo.reasoned.trec"}
+    fractions = [event.fraction for event in events]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    query_id, searched = next(iter(finished.report.reasoned.searched.items()))
+    assert searched == finished.report.reasonings[query_id]  # replace: the side searched the reasoning itself
+
+
+def test_a_reasoning_file_matching_no_query_is_an_error_in_both(tmp_path, capsys):
+    stray = write_tongsearch_json({"a question nobody asked": "text"}, tmp_path / "stray.json")
+    assert main(["evaluate", "--data", str(DEMO), "--domain", "demo", "--reasoned", str(stray),
+                 "--out", str(tmp_path / "cli")]) == 2
+    assert "no reasoning matches any query" in capsys.readouterr().err
+    with pytest.raises(DataError, match="no reasoning matches any query"):
+        list(run([DomainSource(str(DEMO), "demo")], ReasoningPlan(source=stray)))
+
+
+def test_a_model_spec_is_a_model_and_a_negative_limit_is_refused(tmp_path):
+    assert ReasoningPlan.from_spec("default").model == "default"
+    assert ReasoningPlan.from_spec("none").model == "none"
+    assert ReasoningPlan.from_spec(None).reasons is False
+    with pytest.raises(ValueError, match="limit"):
+        list(run([DomainSource(str(DEMO), "demo")], ReasoningPlan(), limit=-1))
