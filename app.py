@@ -49,7 +49,7 @@ DELETE_CACHE = (600, 3600)
 # turns (one search and one evaluation at a time: tsqr.app.models.SEARCH_TURNS, EVALUATION_TURNS), so several
 # users wait in line, their place shown, instead of exhausting memory. Beyond these, Gradio's queue holds events.
 SEARCH_CONCURRENCY, EVALUATION_CONCURRENCY = 8, 3
-MAX_NEW_TOKENS, MAX_RESULTS = 1024, 50  # the sliders' ends, checked on the server too
+MAX_NEW_TOKENS, MAX_RESULTS = 1024, 50  # the sliders' ends (Gradio refuses values beyond them, API calls too)
 TURN_POLL_S = 0.5  # how often a search waiting for the model shows its place in line
 REASONING_MODEL, REASONING_FILE = "model", "precomputed reasoning file"
 STREAM_REFRESH_S = 0.1  # how often the streamed reasoning is pushed to the browser
@@ -71,17 +71,10 @@ def _load_demo_corpus() -> tuple[str | None, str]:
 DEMO_ID, DEMO_NOTE = _load_demo_corpus()
 
 
-def _bounded(label: str, value: float, low: int, high: int) -> int:
-    """An integer slider value as the server accepts it: API callers can send any number."""
-    if not low <= value <= high:
-        raise ValueError(f"{label} must be between {low} and {high}, got {value:g}")
-    return int(value)
-
-
 def _settings(max_new_tokens: float):
     from tsqr.reasoner import GenerationSettings
 
-    return GenerationSettings(max_new_tokens=_bounded("max new tokens", max_new_tokens, 1, MAX_NEW_TOKENS))
+    return GenerationSettings(max_new_tokens=int(max_new_tokens))
 
 
 def _failure(error: Exception, uploads=()) -> str:
@@ -133,7 +126,7 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
     try:
         spec = POLICY.check_model(model)
         settings = _settings(max_new_tokens)
-        options = dict(k=_bounded("results per column", k, 1, MAX_RESULTS), scoring=scoring, composition=mode)
+        options = dict(k=int(k), scoring=scoring, composition=mode)
         if not corpus_id:
             raise ValueError("no corpus selected: pick the demo corpus or upload documents")
         corpus = STORE.get(corpus_id)
@@ -273,8 +266,8 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
                        elem_id="query")
     with gr.Row():
         model = _model_selector()
-        max_tokens = gr.Slider(16, 1024, value=256, step=8, label="Max new tokens", elem_id="search-max-tokens")
-        k = gr.Slider(1, 50, value=10, step=1, label="Results per column")
+        max_tokens = gr.Slider(16, MAX_NEW_TOKENS, value=256, step=8, label="Max new tokens", elem_id="search-max-tokens")
+        k = gr.Slider(1, MAX_RESULTS, value=10, step=1, label="Results per column")
         scoring, mode = _retrieval_options()
     with gr.Row():
         run = gr.Button("Search", variant="primary", elem_id="search-button")
@@ -325,7 +318,7 @@ def _evaluate_tab(session_ids: gr.State, search_corpus: gr.Dropdown) -> None:
     with gr.Row():
         source = gr.Radio([REASONING_MODEL, REASONING_FILE], value=REASONING_MODEL, label="Reasoning source")
         model = _model_selector()
-        max_tokens = gr.Slider(16, 1024, value=256, step=8, label="Max new tokens")
+        max_tokens = gr.Slider(16, MAX_NEW_TOKENS, value=256, step=8, label="Max new tokens")
     with gr.Row():
         reasoning_file = gr.File(label="Precomputed reasonings: TongSearch JSON, BRIGHT <model>_reason, tsqr cache",
                                  elem_id="evaluate-reasoning-file")
