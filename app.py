@@ -266,7 +266,8 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
                        elem_id="query")
     with gr.Row():
         model = _model_selector()
-        max_tokens = gr.Slider(16, MAX_NEW_TOKENS, value=256, step=8, label="Max new tokens", elem_id="search-max-tokens")
+        max_tokens = gr.Slider(16, MAX_NEW_TOKENS, value=256, step=8, label="Max new tokens",
+                               elem_id="search-max-tokens")
         k = gr.Slider(1, MAX_RESULTS, value=10, step=1, label="Results per column")
         scoring, mode = _retrieval_options()
     with gr.Row():

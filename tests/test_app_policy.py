@@ -85,3 +85,30 @@ def test_queries_are_cut_to_the_hosts_bound_with_a_note():
     for bad in ("0", "-5", "lots"):
         with pytest.raises(ValueError, match=r"\$TSQR_MAX_QUERY_CHARS"):
             host_policy("127.0.0.1", {"TSQR_MAX_QUERY_CHARS": bad})
+
+
+def test_the_app_handlers_check_the_policy_themselves(monkeypatch):
+    """Gradio refuses a value outside a dropdown's choices, but the handlers do not rely on it: called as an API
+    call reaches them, they refuse what the host does not offer before touching a model, a URL or a path."""
+    import app
+
+    monkeypatch.setattr(app, "POLICY", host_policy("0.0.0.0", {"TSQR_HUB_DOMAINS": ""}))
+    *_, (reasoning, info, _, raw, _) = app.search("why does ice float", app.DEMO_ID, "/root", 16, 10, "bright")
+    assert "model '/root' is not offered by this public server" in info and reasoning == ""
+    for model, hub in (("http://127.0.0.1:9/v1", []), ("none", ["biology"])):
+        *_, last = app.evaluate(None, None, "", hub, 0, app.REASONING_MODEL, model, None, 16, "bright", [],
+                                progress=lambda *args, **kwargs: None)
+        assert "not offered by this public server" in last[0]
+
+
+def test_a_long_typed_query_is_cut_but_a_corpus_example_is_searched_whole(monkeypatch):
+    """BRIGHT has queries of 19k characters: a picked example stays whole (and judged); typed text is cut."""
+    import app
+
+    monkeypatch.setattr(app, "POLICY", host_policy("127.0.0.1", {"TSQR_MAX_QUERY_CHARS": "50"}))
+    example = max(app.STORE.get(app.DEMO_ID).domain.examples, key=lambda ex: len(ex.query))
+    assert len(example.query) > 50
+    *_, (reasoning, info, _, raw, _) = app.search(example.query, app.DEMO_ID, "none", 16, 10, "bright")
+    assert reasoning == example.query and f"`{example.id}`" in info and "cut" not in info
+    *_, (reasoning, info, _, raw, _) = app.search(example.query + " and more", app.DEMO_ID, "none", 16, 10, "bright")
+    assert reasoning == (example.query + " and more")[:50] and "cut from" in info and "to 50 characters" in info

@@ -5,9 +5,10 @@ One app serves the whole module (launching costs tens of seconds here). Its own 
 (VmHWM) and the bytes it writes (/proc/<pid>/io) are its alone. What it must show (issue 9): a domain name that
 climbs out of the output folder writes nothing there; a model URL pointing at a listener here sends that listener
 nothing; a model outside the host's list is refused; a zip bomb and a one-line gz bomb are refused with the peak
-memory under 1.5 GB (no model loaded yet) and no more than the cap written; a raw search answers within 5 s while a 1024-token
-generation runs; a host model that never answers holds up nobody else; and the app still serves after all of it.
-The figures are printed (run with -s to see them): the README quotes them.
+memory under 1.5 GB (no model loaded yet) and no more than the cap written; a raw search answers within 5 s
+while a 1024-token generation runs; a host model that never answers holds up nobody else; a 1 MB query is cut
+with a note; and the app still serves after all of it. The figures are printed (run with -s to see them): the
+README quotes them. The file-write and bomb cases rely on tsqr.bright's safe names and caps (tsqr.limits).
 """
 from __future__ import annotations
 
