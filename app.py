@@ -39,6 +39,7 @@ from tsqr.app.models import (
 )
 from tsqr.app.public import HostPolicy, host_policy
 from tsqr.app.render import CSS, changes_html, gold_moves_markdown, results_html, scores_markdown
+from tsqr.records import Domain
 
 log = logging.getLogger("tsqr.app")
 
@@ -126,13 +127,12 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
     try:
         spec = POLICY.check_model(model)
         settings = _settings(max_new_tokens)
-        options = dict(k=int(k), scoring=scoring, composition=mode)
         if not corpus_id:
             raise ValueError("no corpus selected: pick the demo corpus or upload documents")
         corpus = STORE.get(corpus_id)
         query, note = _searched_query(query or "", corpus.domain)
         index = STORE.index(corpus_id, progress=False)
-        options["documents"] = corpus.documents_by_id
+        options = dict(k=int(k), scoring=scoring, composition=mode, documents=corpus.documents_by_id)
         comparison = compare(corpus.domain, index, query, None, **options)
         raw_column = results_html(comparison.raw, "raw")
         yield ("", scores_markdown(comparison) + note, "", raw_column,
@@ -155,7 +155,7 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
         yield "", _failure(error), "", raw_column, results_html(None, "reasoned", "no reasoning: see the error")
 
 
-def _searched_query(query: str, domain) -> tuple[str, str]:
+def _searched_query(query: str, domain: Domain) -> tuple[str, str]:
     """The query cut to the host's bound, with a Markdown note when cut; the corpus's own example queries are kept
     whole (BRIGHT has queries of 19k characters), so a picked example is still judged against its gold documents."""
     from tsqr.app.search import find_example
