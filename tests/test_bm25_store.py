@@ -156,3 +156,50 @@ def test_bad_index_folders_are_reported_by_file(index, tmp_path):
     (folder / "counts.npz").unlink()
     with pytest.raises(FileNotFoundError, match="counts.npz: missing"):
         Index.load(folder)
+
+
+def _corpora(documents):
+    """Three different corpora, so three cache entries."""
+    return [documents, documents[:4], documents[1:]]
+
+
+def _entry_sizes(documents, cache) -> list[int]:
+    sizes = []
+    for corpus in _corpora(documents):
+        load_or_build(corpus, cache=cache, progress=False)
+    for corpus in _corpora(documents):
+        folder = load_or_build(corpus, cache=cache, progress=False).loaded_from
+        sizes.append(sum(path.stat().st_size for path in folder.iterdir()))
+    return sizes
+
+
+def test_the_index_cache_keeps_the_most_recently_used_entries_within_its_cap(documents, tmp_path, monkeypatch):
+    import os
+
+    a, b, c = _entry_sizes(documents, tmp_path / "measure")
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("TSQR_INDEX_CACHE_MB", str((a + b + c - 1) / (1 << 20)))  # room for two of the three
+    for corpus in _corpora(documents)[:2]:
+        load_or_build(corpus, cache=cache, progress=False)
+    for folder in cache.iterdir():  # both saved long ago, the first corpus's entry the older
+        stamp = 1_000_000 if folder.name.startswith("6docs") else 2_000_000
+        os.utime(folder, (stamp, stamp))
+    assert load_or_build(documents, cache=cache, progress=False).loaded_from is not None  # the first, used now
+    load_or_build(_corpora(documents)[2], cache=cache, progress=False)  # a third entry passes the cap
+    kept = sorted(folder.name.split("-")[0] for folder in cache.iterdir())
+    assert kept == ["5docs", "6docs"]  # documents[1:] (5 docs) and the recently used first corpus
+    assert load_or_build(documents[:4], cache=cache, progress=False).loaded_from is None  # evicted: rebuilt
+    assert sum(p.stat().st_size for folder in cache.iterdir() for p in folder.iterdir()) <= a + b + c - 1
+
+
+def test_a_zero_index_cache_keeps_nothing_on_disk(documents, tmp_path, monkeypatch):
+    monkeypatch.setenv("TSQR_INDEX_CACHE_MB", "0")
+    index = load_or_build(documents, cache=tmp_path, progress=False)
+    assert index.search("bees", k=1) and list(tmp_path.iterdir()) == []
+    assert load_or_build(documents, cache=tmp_path, progress=False).loaded_from is None
+
+
+def test_a_bad_index_cache_cap_is_an_error_naming_the_variable(documents, tmp_path, monkeypatch):
+    monkeypatch.setenv("TSQR_INDEX_CACHE_MB", "lots")
+    with pytest.raises(ValueError, match="TSQR_INDEX_CACHE_MB='lots'"):
+        load_or_build(documents, cache=tmp_path, progress=False)

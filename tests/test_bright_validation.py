@@ -107,7 +107,7 @@ def test_all_problems_of_a_file_are_reported_together(tmp_path):
     ("scalars.jsonl", b'{"id": "q1"}\n[1, 2]\n', "line 2: expected a JSON object, got list"),
     ("broken.parquet", b"PAR1 this is not really parquet", "not a readable parquet file"),
     ("broken.jsonl.gz", gzip.compress(b'{"id": "q1"}\n')[:-12], "cannot be read"),
-    ("latin1.jsonl", '{"query": "caf\u00e9"}\n'.encode("latin-1"), "cannot be read as UTF-8"),
+    ("latin1.jsonl", '{"id": "q1"}\n{"query": "caf\u00e9"}\n'.encode("latin-1"), "line 2: not UTF-8 text"),
     ("broken.zip", b"PK\x03\x04 truncated archive", "not a readable zip archive"),
     ("mystery.bin", b"\x00\x01\x02 binary", "unrecognised file type"),
     ("empty.jsonl", b"", "cannot tell what this file holds"),
@@ -157,3 +157,89 @@ def test_anserini_problems(tmp_path):
     qrels.write_text("0 0 d1 1\n")
     (topics / "exclude.bright-biology.txt").write_text("0 d1\n")
     assert "excluded ids are also relevant" in refused(tmp_path)
+
+
+# ---------------------------------------------------------------- encodings, nesting and ids TREC cannot hold
+
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize("name, encode", [
+    ("examples.jsonl", lambda rows: b"".join(json.dumps(r).encode() + b"\n" for r in rows)),
+    ("examples.json", lambda rows: json.dumps(rows).encode()),
+    ("examples.jsonl.gz", lambda rows: gzip.compress(b"".join(json.dumps(r).encode() + b"\n" for r in rows))),
+])
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path, name, encode):
+    path = tmp_path / name
+    body = encode([GOOD, GOOD | {"id": "q2"}])
+    path.write_bytes(gzip.compress(BOM + gzip.decompress(body)) if name.endswith(".gz") else BOM + body)
+    documents = jsonl(tmp_path / "documents.jsonl", DOCS)
+    domain = load_domain([path, documents], "biology", progress=False)
+    assert [ex.id for ex in domain.examples] == ["q1", "q2"]
+
+
+def test_a_byte_order_mark_in_anserini_topics_and_qrels_is_accepted(tmp_path):
+    (tmp_path / "topics.bright-pony.tsv").write_bytes(BOM + b"q1\tWhy?\n")
+    (tmp_path / "qrels.bright-pony.txt").write_bytes(BOM + b"q1 0 d1 1\n")
+    domain = load_domain([tmp_path / "topics.bright-pony.tsv", tmp_path / "qrels.bright-pony.txt"], "pony")
+    assert [(ex.id, ex.gold_ids) for ex in domain.examples] == [("q1", ("d1",))]
+
+
+@pytest.mark.parametrize("name, compress", [("examples.json", False), ("examples.jsonl.gz", True)])
+def test_text_that_is_not_utf8_is_reported_by_line(tmp_path, name, compress):
+    rows = [GOOD, GOOD | {"id": "q2"}, GOOD | {"id": "q3", "query": "caf\u00e9"}]
+    text = (json.dumps(rows, indent=0, ensure_ascii=False) if name.endswith(".json")
+            else "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    data = text.encode("utf-8").replace("caf\u00e9".encode(), "caf\u00e9".encode("latin-1"))
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if compress else data)
+    line = text[: text.index("caf\u00e9")].count("\n") + 1
+    message = refused(path)
+    assert message.startswith(f"{path}: line {line}: not UTF-8 text (byte 0xe9") and line > 1
+
+
+@pytest.mark.parametrize("name", ["examples.json", "examples.jsonl"])
+def test_json_nested_past_the_recursion_limit_names_the_file(tmp_path, name):
+    deep = "[" * 100_000 + "]" * 100_000
+    path = tmp_path / name
+    path.write_text(deep if name.endswith(".json") else json.dumps(GOOD) + "\n" + deep + "\n")
+    message = refused(path)
+    where = f"{path}: line 2: " if name.endswith(".jsonl") else f"{path}: "
+    assert message.startswith(where + "nested too deeply")
+
+
+def test_a_deeply_nested_reasoning_file_names_the_file(tmp_path):
+    from tsqr.reasonings import load_reasonings
+
+    path = tmp_path / "reasonings.json"
+    path.write_text('{"q": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(DataError, match=f"^{path}: nested too deeply"):
+        load_reasonings(path)
+
+
+@pytest.mark.parametrize("row, field", [
+    (GOOD | {"id": "q 1"}, "'id'"),
+    (GOOD | {"id": "q1\t"}, "'id'"),
+    (GOOD | {"gold_ids": ["d1", "d 2"]}, "'gold_ids'"),
+    (GOOD | {"gold_ids_long": ["long\n1"]}, "'gold_ids_long'"),
+])
+def test_example_ids_with_whitespace_are_refused_at_load(tmp_path, row, field):
+    path = jsonl(tmp_path / "examples.jsonl", [GOOD | {"id": "q0"}, row])
+    message = refused([path, jsonl(tmp_path / "documents.jsonl", DOCS)])
+    assert f"{path}: line 2: field {field}: id " in message and "whitespace" in message
+
+
+def test_excluded_ids_with_whitespace_are_harmless_and_kept(tmp_path):
+    path = jsonl(tmp_path / "examples.jsonl", [GOOD | {"excluded_ids": ["d 9"]}])
+    domain = load_domain([path, jsonl(tmp_path / "documents.jsonl", DOCS)], "biology", progress=False)
+    assert domain.examples[0].excluded_ids == ("d 9",)
+
+
+def test_document_and_qrels_ids_with_whitespace_are_refused_at_load(tmp_path):
+    documents = jsonl(tmp_path / "documents.jsonl", DOCS + [{"id": "d 3", "content": "x"}])
+    assert f"{documents}: line 3: field 'id': id 'd 3' contains whitespace" in refused(
+        [jsonl(tmp_path / "examples.jsonl", [GOOD]), documents])
+    (tmp_path / "topics.bright-pony.tsv").write_text("q1\tWhy?\n")
+    (tmp_path / "qrels.bright-pony.txt").write_text("q1\t0\td 1\t1\n")
+    message = refused([tmp_path / "topics.bright-pony.tsv", tmp_path / "qrels.bright-pony.txt"], domain="pony")
+    assert "qrels.bright-pony.txt: line 1: an id contains whitespace" in message

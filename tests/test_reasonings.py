@@ -158,3 +158,23 @@ def test_tongsearch_release_covers_every_bright_query(shared_data, model, tmp_pa
     assert all(source.text_for(a) == source.text_for(b) for a, b in zip(examples, flat))
     # Our writer reproduces their file byte for byte.
     assert write_tongsearch_json(source.by_query, tmp_path / "copy.json").read_bytes() == path.read_bytes()
+
+
+def test_another_systems_rewrites_in_examples_shape_load_by_id(tmp_path):
+    """INF-X-Retriever releases its rewrites as BRIGHT examples whose query field is the rewrite."""
+    rows = [{"id": ex.id, "query": f"rewritten: {ex.query.split('?')[0]}", "gold_ids": list(ex.gold_ids),
+             "excluded_ids": ["N/A"], "reasoning": "", "gold_answer": "N/A"} for ex in EXAMPLES[:2]]
+    source = load_reasonings(write_jsonl(tmp_path / "rewrites.jsonl", rows))
+    coverage = source.check_usable(EXAMPLES, "rewrites.jsonl")
+    assert (coverage.found, coverage.missing) == (2, ["2"])
+    assert source.texts_for(EXAMPLES) == {"0": "rewritten: Why do moths circle lamps", "1": "rewritten: How do roots sense gravity"}
+
+
+def test_the_examples_file_itself_is_refused_as_reasonings(tmp_path):
+    rows = [{"id": ex.id, "query": ex.query, "gold_ids": list(ex.gold_ids)} for ex in EXAMPLES]
+    source = load_reasonings(write_jsonl(tmp_path / "examples.jsonl", rows))
+    with pytest.raises(DataError, match="examples.jsonl: every reasoning equals its query"):
+        source.check_usable(EXAMPLES, "examples.jsonl")
+    stray = load_tongsearch_json(write_tongsearch_json({"unrelated": "text"}, tmp_path / "stray.json"))
+    with pytest.raises(DataError, match="stray.json: no reasoning matches any query"):
+        stray.check_usable(EXAMPLES, "stray.json")

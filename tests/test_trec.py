@@ -57,9 +57,9 @@ def test_hits_come_back_in_rank_order_with_file_order_for_equal_ranks():
 @pytest.mark.parametrize("text, line, message", [
     ("q Q0 d 1 1.0 t\nq Q0 e 2 0.5\n", 2,
      "expected 6 fields 'qid Q0 docid rank score tag', found 5: 'q Q0 e 2 0.5'"),
-    ("q Q0 d one 1.0 t\n", 1, "field 4 (rank) must be an integer, got 'one'"),
-    ("q Q0 d 1 high t\n", 1, "field 5 (score) must be a number, got 'high'"),
-    ("q Q0 d 1 nan t\n", 1, "field 5 (score) must be a number, got 'nan'"),
+    ("q Q0 d one 1.0 t\n", 1, "field 'rank' (4) must be an integer, got 'one'"),
+    ("q Q0 d 1 high t\n", 1, "field 'score' (5) must be a number, got 'high'"),
+    ("q Q0 d 1 nan t\n", 1, "field 'score' (5) must be a number, got 'nan'"),
     ("q Q0 d 1 1.0 t\n\nq Q0 d 2 0.5 t\n", 3, "document 'd' is listed again for query 'q' (first on line 1)"),
 ])
 def test_malformed_run_lines_name_file_and_line(tmp_path, text, line, message):
@@ -67,21 +67,21 @@ def test_malformed_run_lines_name_file_and_line(tmp_path, text, line, message):
     path.write_text(text)
     with pytest.raises(TrecFormatError) as error:
         read_run(path)
-    assert str(error.value) == f"{path}, line {line}: {message}"
-    with pytest.raises(TrecFormatError, match=f"^<upload>, line {line}: "):
+    assert str(error.value) == f"{path}: line {line}: {message}"
+    with pytest.raises(TrecFormatError, match=f"^<upload>: line {line}: "):
         parse_run(text, source="<upload>")
 
 
 @pytest.mark.parametrize("text, line, message", [
     ("q 0 d 1 extra\n", 1, "expected 4 fields 'qid iteration docid relevance', found 5"),
     ("q 0 d\n", 1, "found 3"),
-    ("q 0 d 1\nq 0 e 1.5\n", 2, "field 4 (relevance) must be an integer, got '1.5'"),
+    ("q 0 d 1\nq 0 e 1.5\n", 2, "field 'relevance' (4) must be an integer, got '1.5'"),
     ("q 0 d 1\nq 0 d 0\n", 2, "document 'd' is judged again for query 'q' (first on line 1)"),
 ])
 def test_malformed_qrels_lines_name_file_and_line(tmp_path, text, line, message):
     path = tmp_path / "bad.qrels"
     path.write_text(text)
-    with pytest.raises(TrecFormatError, match=f"bad.qrels, line {line}: "):
+    with pytest.raises(TrecFormatError, match=f"bad.qrels: line {line}: "):
         read_qrels(path)
     with pytest.raises(TrecFormatError) as error:
         parse_qrels(text)
@@ -91,7 +91,7 @@ def test_malformed_qrels_lines_name_file_and_line(tmp_path, text, line, message)
 def test_unreadable_files_are_reported(tmp_path):
     binary = tmp_path / "latin1.qrels"
     binary.write_bytes(b"q 0 d 1\nq 0 caf\xe9 1\n")
-    with pytest.raises(TrecFormatError, match=r"latin1.qrels, line 2: not UTF-8 text"):
+    with pytest.raises(TrecFormatError, match=r"latin1.qrels: line 2: not UTF-8 text"):
         read_qrels(binary)
     fake_gzip = tmp_path / "run.trec.gz"
     fake_gzip.write_text("q Q0 d 1 1.0 t\n")

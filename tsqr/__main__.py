@@ -21,6 +21,14 @@ from pathlib import Path
 
 from tsqr.bm25 import SCORINGS, load_or_build
 from tsqr.bright import BRIGHT_DOMAINS, check_domain
+from tsqr.cli_checks import (
+    OneLineParser,
+    check_hub_access,
+    domain_name,
+    output_folder,
+    positive_number,
+    whole_number,
+)
 from tsqr.evaluate import (
     COMPOSITIONS,
     DomainSource,
@@ -32,7 +40,7 @@ from tsqr.evaluate import (
     run,
     summary_rows,
 )
-from tsqr.reasoner import GenerationSettings, ReasoningCache, export_model, load_reasoner
+from tsqr.reasoner import GenerationSettings, ReasonerError, ReasoningCache, export_model, load_reasoner
 from tsqr.reasoner.hardware import hardware
 from tsqr.reasonings import export_cache
 
@@ -41,7 +49,7 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, nargs="+",
                         help='"hub", a hub-layout folder, an Anserini topics/qrels folder, or files '
                              "(parquet/jsonl/json[.gz], zip)")
-    parser.add_argument("--domain", required=True, nargs="+",
+    parser.add_argument("--domain", required=True, nargs="+", type=domain_name,
                         help='BRIGHT domain name(s), or "all" for the 12 domains')
     parser.add_argument("--documents", nargs="+", default=None,
                         help="corpus file(s) when --data has queries and qrels only (Anserini topics)")
@@ -120,7 +128,7 @@ def cmd_export_reasonings(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tsqr", description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(prog="python -m tsqr", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     evaluate = commands.add_parser("evaluate", help="raw vs reasoned BM25 on BRIGHT domains")
@@ -136,9 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--mode", choices=COMPOSITIONS, default="replace",
                           help="how the reasoning meets BM25: replace the query (the paper), concat (query + "
                                "reasoning, as query2doc), fuse (reciprocal-rank fusion of the raw and reasoning runs)")
-    evaluate.add_argument("--repeat", type=int, default=1, help="times the query is repeated in concat mode")
-    evaluate.add_argument("--limit", type=int, default=0, help="only the first N queries of each domain")
-    evaluate.add_argument("--out", default="runs/latest", help="folder for results.json, CSVs and TREC runs")
+    evaluate.add_argument("--repeat", type=positive_number, default=1,
+                          help="times the query is repeated in concat mode")
+    evaluate.add_argument("--limit", type=whole_number, default=0, help="only the first N queries of each domain")
+    evaluate.add_argument("--out", type=output_folder, default="runs/latest",
+                          help="folder for results.json, CSVs and TREC runs")
     evaluate.add_argument("--price-per-mtok", type=float, default=None,
                           help="price per million new tokens, to estimate what the reasonings cost")
     _add_generation_arguments(evaluate)
@@ -170,15 +180,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_generation_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--max-new-tokens", type=int, default=1024, help="the paper generates up to 1024")
+    parser.add_argument("--max-new-tokens", type=positive_number, default=1024,
+                        help="the paper generates up to 1024")
     parser.add_argument("--template", default="tongsearch", help="prompt template name (see tsqr.reasoner.prompts)")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        check_hub_access(args)
         return args.func(args)
-    except (ValueError, FileNotFoundError) as error:
+    except RecursionError:
+        print("error: input nested too deeply to process (more than Python's recursion limit)", file=sys.stderr)
+        return 2
+    except (ValueError, ReasonerError, FileNotFoundError, FileExistsError, ConnectionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

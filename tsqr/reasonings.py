@@ -101,6 +101,20 @@ class ReasoningSource:
         missing = [ex.id for ex in examples if self.text_for(ex) is None]
         return Coverage(total=len(examples), found=len(examples) - len(missing), missing=missing)
 
+    def check_usable(self, examples: Sequence[Example], label: str) -> Coverage:
+        """The coverage of `examples`, refusing a source that would silently compare raw with raw: one that
+        matches nothing, or whose every matched "reasoning" is the query itself (the examples file uploaded as a
+        reasoning file reads like BRIGHT's <model>_reason rows, id and query)."""
+        coverage = self.coverage(examples)
+        if coverage.found == 0:
+            raise DataError(f"{label}: no reasoning matches any query of these {len(examples)} examples (reasonings "
+                            "are matched by query text, or by id for BRIGHT <model>_reason and rewrite files)")
+        texts = self.texts_for(examples)
+        if all(texts[ex.id].strip() == ex.query.strip() for ex in examples if ex.id in texts):
+            raise DataError(f"{label}: every reasoning equals its query: this looks like the examples file itself, "
+                            "not reasonings (give TongSearch JSON, BRIGHT <model>_reason rows or rewritten queries)")
+        return coverage
+
 
 def _mapping_of_text(value: object, label: str) -> dict[str, str]:
     if not isinstance(value, dict):

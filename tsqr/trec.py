@@ -25,18 +25,19 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
+from tsqr.errors import DataError
 from tsqr.records import Hit, Qrels, Run
 
 RUN_FIELDS = "qid Q0 docid rank score tag"
 QRELS_FIELDS = "qid iteration docid relevance"
 
 
-class TrecFormatError(ValueError):
+class TrecFormatError(DataError):
     """A line of a run or qrels file that cannot be read; the message names the file, line and field."""
 
 
 def _where(source: str, line_number: int) -> str:
-    return f"{source}, line {line_number}"
+    return f"{source}: line {line_number}"
 
 
 def _shown(line: str) -> str:
@@ -78,6 +79,9 @@ def _split(lines: str | Iterable[str]) -> Iterator[tuple[int, str]]:
 
 def _fields(source: str, number: int, line: str, expected: int, layout: str) -> list[str]:
     fields = line.split()
+    if len(fields) != expected and len(line.rstrip("\r\n").split("\t")) == expected:
+        raise TrecFormatError(f"{_where(source, number)}: an id contains whitespace, which TREC files cannot hold "
+                              f"(fields are separated by any whitespace): {_shown(line.rstrip())}")
     if len(fields) != expected:
         raise TrecFormatError(f"{_where(source, number)}: expected {expected} fields '{layout}', "
                               f"found {len(fields)}: {_shown(line.rstrip())}")
@@ -92,14 +96,14 @@ def _parse_run_lines(numbered: Iterable[tuple[int, str]], source: str) -> Run:
         try:
             rank = int(rank_text)
         except ValueError:
-            raise TrecFormatError(f"{_where(source, number)}: field 4 (rank) must be an integer, "
+            raise TrecFormatError(f"{_where(source, number)}: field 'rank' (4) must be an integer, "
                                   f"got {rank_text!r}") from None
         try:
             score = float(score_text)
         except ValueError:
             score = math.nan
         if math.isnan(score):
-            raise TrecFormatError(f"{_where(source, number)}: field 5 (score) must be a number, "
+            raise TrecFormatError(f"{_where(source, number)}: field 'score' (5) must be a number, "
                                   f"got {score_text!r}")
         earlier = first_line.setdefault((qid, doc_id), number)
         if earlier != number:
@@ -110,7 +114,9 @@ def _parse_run_lines(numbered: Iterable[tuple[int, str]], source: str) -> Run:
     return {qid: [hit for _, hit in sorted(hits, key=lambda pair: pair[0])] for qid, hits in rows.items()}
 
 
-def _parse_qrels_lines(numbered: Iterable[tuple[int, str]], source: str) -> Qrels:
+def parse_qrels_lines(numbered: Iterable[tuple[int, str]], source: str) -> Qrels:
+    """Qrels from (line number, text) pairs: the one qrels parser, which readers with their own way of getting
+    lines (tsqr.bright's size-capped reader) build on."""
     qrels: Qrels = {}
     first_line: dict[tuple[str, str], int] = {}
     for number, line in numbered:
@@ -118,7 +124,7 @@ def _parse_qrels_lines(numbered: Iterable[tuple[int, str]], source: str) -> Qrel
         try:
             relevance = int(relevance_text)
         except ValueError:
-            raise TrecFormatError(f"{_where(source, number)}: field 4 (relevance) must be an integer, "
+            raise TrecFormatError(f"{_where(source, number)}: field 'relevance' (4) must be an integer, "
                                   f"got {relevance_text!r}") from None
         earlier = first_line.setdefault((qid, doc_id), number)
         if earlier != number:
@@ -140,12 +146,12 @@ def read_run(path: str | Path) -> Run:
 
 def parse_qrels(lines: str | Iterable[str], source: str = "<qrels text>") -> Qrels:
     """Qrels from text already in memory; `source` names it in errors."""
-    return _parse_qrels_lines(_split(lines), source)
+    return parse_qrels_lines(_split(lines), source)
 
 
 def read_qrels(path: str | Path) -> Qrels:
     """A qrels file (plain or .gz) as {query id: {doc id: relevance}}; the iteration column is ignored."""
-    return _parse_qrels_lines(_numbered_lines(path), str(path))
+    return parse_qrels_lines(_numbered_lines(path), str(path))
 
 
 def _check_token(value: str, what: str) -> str:

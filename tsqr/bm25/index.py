@@ -288,22 +288,28 @@ def load_or_build(documents: Sequence[Document], analyzer: "Analyzer | None" = N
     before, else built and cached. A cache that cannot be read or written costs a rebuild, never the result.
 
     `cache` is the folder holding cached indexes (default: `cache_dir("index")`); `index.loaded_from` says
-    which entry a loaded index came from.
+    which entry a loaded index came from. After a save the cache is pruned to TSQR_INDEX_CACHE_MB, least
+    recently used entries first.
     """
-    from tsqr.bm25.store import corpus_key
+    from tsqr.bm25.store import corpus_key, mark_used, prune_cache
+    from tsqr.limits import Limits
     from tsqr.paths import cache_dir
 
     _check_documents(documents)
     analyzer = analyzer if analyzer is not None else default_analyzer()
     folder = Path(cache if cache is not None else cache_dir("index")) / corpus_key(documents, analyzer.fingerprint,
                                                                                    k1, b)
+    cap = Limits.from_env().index_cache_bytes
     if folder.is_dir():
         try:
-            return Index.load(folder, analyzer)
+            index = Index.load(folder, analyzer)
+            mark_used(folder)
+            return index
         except (OSError, ValueError) as error:
             warnings.warn(f"rebuilding the unreadable cached index {folder}: {error}", stacklevel=2)
     index = Index.build(documents, analyzer, k1=k1, b=b, progress=progress)
     _save_atomically(index, folder)
+    prune_cache(folder.parent, cap)
     return index
 
 

@@ -7,7 +7,9 @@ Usage:
 
 Modules: `domains` (load_domain: pick the loader, apply the rules common to all sources; check_domain),
 `sources` (one loader per layout: hub, hub copy, Anserini folder, loose files), `rows` (table rows -> Example and
-Document with file/row/field errors), `files` (reading parquet/jsonl/json[.gz]/zip, the DataError family).
+Document with file/row/field errors), `files` (reading parquet/jsonl/json[.gz], TSV and qrels), `bounded`
+(capped streaming reads), `unzip` (capped zip extraction), `names` (safe domain names), `errors` (DataError).
+The caps come from tsqr.limits.
 """
 from tsqr.bright.domains import (
     BRIGHT_DOMAINS,
@@ -17,11 +19,13 @@ from tsqr.bright.domains import (
     check_domain,
     load_domain,
 )
-from tsqr.bright.files import DataError, Table, detect_format, read_json_value, read_table
+from tsqr.errors import DataError
+from tsqr.bright.files import Table, detect_format, read_json_value, read_table
+from tsqr.bright.names import safe_name
 from tsqr.bright.sources import hub_split_files, load_documents, read_hub_split
 
 __all__ = [
     "BRIGHT_DOMAINS", "LONG_DOCUMENT_DOMAINS", "DataCheck", "DataError", "Table", "canonical_domain",
     "check_domain", "detect_format", "hub_split_files", "load_documents", "load_domain", "read_hub_split",
-    "read_json_value", "read_table",
+    "read_json_value", "read_table", "safe_name",
 ]

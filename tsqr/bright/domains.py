@@ -19,7 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tsqr.bright.files import DataError, data_files, detect_format, unpack_zip
+from tsqr.errors import DataError
+from tsqr.bright.files import data_files, detect_format
+from tsqr.bright.names import safe_name
 from tsqr.bright.sources import (
     Folder,
     Loaded,
@@ -32,6 +34,7 @@ from tsqr.bright.sources import (
     load_from_hub,
     load_hub_folder,
 )
+from tsqr.bright.unzip import unpack_zip
 from tsqr.records import Document, Domain
 
 __all__ = ["BRIGHT_DOMAINS", "LONG_DOCUMENT_DOMAINS", "DataCheck", "DataError", "canonical_domain",
@@ -50,12 +53,12 @@ Source = PathLike | Sequence[PathLike]
 
 def canonical_domain(name: str) -> str:
     """BRIGHT's underscore name for a domain given either way ("earth-science" -> "earth_science"); names of
-    other corpora pass through unchanged."""
+    other corpora pass through unchanged once `safe_name` accepts them (they end up in output file names)."""
     cleaned = name.strip()
     if not cleaned:
         raise DataError("empty domain name: give one of " + ", ".join(BRIGHT_DOMAINS) + " or your corpus's name")
     underscored = cleaned.replace("-", "_").lower()
-    return underscored if underscored in BRIGHT_DOMAINS else cleaned
+    return underscored if underscored in BRIGHT_DOMAINS else safe_name(cleaned)
 
 
 def load_domain(

@@ -4,25 +4,27 @@ Users bring BRIGHT (or corpora shaped like it) as parquet, JSONL or JSON, each m
 hub's folder layout, or as Anserini's topics TSVs and TREC qrels. Every reader here turns its file into plain rows
 and turns every parser failure (pyarrow, json, gzip, zip) into a `DataError` that names the file and, where there
 is one, the line: a user uploading a broken file should read what is wrong with it, not a library's stack trace.
+Every read goes through tsqr.bright.bounded, so the caps of tsqr.limits hold for uploads (decompression bombs,
+endless lines, JSON nested past Python's recursion limit are refused by name).
 """
 from __future__ import annotations
 
-import gzip
 import json
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+from tsqr.bright.bounded import is_gzipped, numbered_lines, read_head, read_whole_bytes, read_whole_text
+from tsqr.errors import DataError
+from tsqr.limits import MIB, RATIO_GRACE_BYTES, Limits
+from tsqr.trec import parse_qrels_lines
 
 TABLE_FORMATS = ("parquet", "jsonl", "json")
-_GZIP_MAGIC = b"\x1f\x8b"
 _ZIP_MAGIC = b"PK\x03\x04"
 _PARQUET_MAGIC = b"PAR1"
-
-
-class DataError(ValueError):
-    """Input data that tsqr cannot use; the message names the file, the row and the field at fault."""
+_PARQUET_BATCH_ROWS = 1024
+_TOO_DEEP = "nested too deeply for Python's JSON parser (more than about 1000 levels)"
 
 
 @dataclass
@@ -53,10 +55,6 @@ def _head(path: Path, size: int = 4) -> bytes:
         return handle.read(size)
 
 
-def is_gzipped(path: Path) -> bool:
-    return _head(path, 2) == _GZIP_MAGIC
-
-
 def _base_name(path: Path) -> str:
     """The lower-case file name without a trailing .gz: what says which format lies inside."""
     name = path.name.lower()
@@ -81,9 +79,8 @@ def detect_format(path: Path) -> str:
     if head.startswith(_ZIP_MAGIC):
         return "zip"
     try:
-        with open_text(path) as handle:
-            start = handle.read(1024).lstrip()
-    except (UnicodeDecodeError, OSError, EOFError):
+        start = read_head(path, 1024, Limits.from_env()).lstrip()
+    except DataError:
         start = ""
     if start.startswith("["):
         return "json"
@@ -96,62 +93,91 @@ def detect_format(path: Path) -> str:
                     f"an Anserini topics .tsv or a TREC qrels .txt")
 
 
-def open_text(path: Path) -> IO[str]:
-    """Open a text file, gunzipping it when its first bytes say it is gzip (whatever its name says)."""
-    if is_gzipped(path):
-        return gzip.open(path, "rt", encoding="utf-8")
-    return path.open("r", encoding="utf-8")
+def _check_parquet_size(metadata: Any, stored: int, label: str, limits: Limits) -> None:
+    """Refuse a parquet file whose own metadata declares more column data than the caps allow."""
+    declared = 0
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        columns = sum(row_group.column(c).total_uncompressed_size for c in range(row_group.num_columns))
+        declared += max(row_group.total_byte_size, columns)
+    if declared > limits.unpacked_bytes:
+        raise DataError(f"{label}: declares {declared / MIB:.0f} MB of column data, more than "
+                        f"{limits.describe('unpacked_bytes')}: refused")
+    if declared > RATIO_GRACE_BYTES and declared > limits.ratio * stored:
+        raise DataError(f"{label}: declares {declared / max(stored, 1):.0f} times its own size of column data, "
+                        f"more than {limits.describe('ratio')}: refused as a decompression bomb")
+
+
+def _decoded_bytes(batch: Any) -> int:
+    """What a batch of rows takes once its dictionary-encoded columns are expanded, as `to_pylist` will."""
+    import pyarrow as pa
+
+    return sum((column.dictionary_decode() if pa.types.is_dictionary(column.type) else column).nbytes
+               for column in batch.columns)
 
 
 def _read_parquet(path: Path, label: str) -> Table:
+    """In batches of rows, after the metadata's sizes pass the caps; what is decoded is counted too (against
+    the size and the ratio caps), so a file whose metadata lies, or whose dictionary encoding turns a few
+    stored bytes into gigabytes of strings, is stopped within one batch of the cap."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    limits = Limits.from_env()
+    rows: list[dict[str, Any]] = []
     try:
         if is_gzipped(path):
-            with gzip.open(path, "rb") as handle:
-                table = pq.read_table(pa.BufferReader(handle.read()))
+            data = read_whole_bytes(path, label, limits, limits.unpacked_bytes, "unpacked_bytes")
+            source, stored = pa.BufferReader(pa.py_buffer(data)), path.stat().st_size
         else:
-            table = pq.read_table(path)
+            source, stored = path, path.stat().st_size
+        with pq.ParquetFile(source) as parquet:
+            _check_parquet_size(parquet.metadata, stored, label, limits)
+            decoded = 0
+            for batch in parquet.iter_batches(batch_size=_PARQUET_BATCH_ROWS):
+                decoded += _decoded_bytes(batch)
+                if decoded > limits.unpacked_bytes:
+                    raise DataError(f"{label}: decodes to more than {limits.describe('unpacked_bytes')}: refused")
+                if decoded > RATIO_GRACE_BYTES and decoded > limits.ratio * stored:
+                    raise DataError(f"{label}: decodes to more than {limits.describe('ratio')} times its "
+                                    f"{stored} stored bytes: refused as a decompression bomb")
+                rows.extend(batch.to_pylist())
     except (pa.ArrowException, OSError, EOFError) as error:
         raise DataError(f"{label}: not a readable parquet file ({error})") from None
-    return Table(label, table.to_pylist())
+    return Table(label, rows)
 
 
-def _json_lines(handle: IO[str], label: str) -> Iterator[tuple[int, Any]]:
-    for number, line in enumerate(handle, start=1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as error:
-            raise DataError(f"{label}: line {number}: not valid JSON ({error.msg} at column {error.colno})") from None
+def _parse_json(text: str, label: str, line: int | None = None) -> Any:
+    """json.loads with errors that name the file and line; JSON nested past the recursion limit included."""
+    where = f"line {line}" if line is not None else ""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        at = where or f"line {error.lineno}"
+        column = f" at column {error.colno}" if line is not None else ""
+        raise DataError(f"{label}: {at}: not valid JSON ({error.msg}{column})") from None
+    except RecursionError:
+        raise DataError(f"{label}: {where + ': ' if where else ''}{_TOO_DEEP}") from None
 
 
 def _read_jsonl(path: Path, label: str) -> Table:
     rows = []
     numbers = []
-    try:
-        with open_text(path) as handle:
-            for number, row in _json_lines(handle, label):
-                if not isinstance(row, dict):
-                    raise DataError(f"{label}: line {number}: expected a JSON object, got {type(row).__name__}")
-                rows.append(row)
-                numbers.append(number)
-    except (OSError, EOFError, UnicodeDecodeError) as error:
-        raise DataError(f"{label}: cannot be read as UTF-8 JSON lines ({error})") from None
+    for number, line in numbered_lines(path, label, Limits.from_env()):
+        if not line.strip():
+            continue
+        row = _parse_json(line, label, number)
+        if not isinstance(row, dict):
+            raise DataError(f"{label}: line {number}: expected a JSON object, got {type(row).__name__}")
+        rows.append(row)
+        numbers.append(number)
     return Table(label, rows, unit="line", numbers=numbers)
 
 
 def read_json_value(path: Path, label: str) -> Any:
-    """The parsed content of a .json[.gz] file (any JSON value), errors named after the file."""
-    try:
-        with open_text(path) as handle:
-            return json.load(handle)
-    except json.JSONDecodeError as error:
-        raise DataError(f"{label}: line {error.lineno}: not valid JSON ({error.msg})") from None
-    except (OSError, EOFError, UnicodeDecodeError) as error:
-        raise DataError(f"{label}: cannot be read as UTF-8 JSON ({error})") from None
+    """The parsed content of a .json[.gz] file (any JSON value), errors named after the file; bounded by
+    TSQR_MAX_JSON_MB since a JSON document is parsed whole."""
+    return _parse_json(read_whole_text(path, label, Limits.from_env()), label)
 
 
 def _read_json(path: Path, label: str) -> Table:
@@ -191,14 +217,24 @@ def read_table(path: Path, label: str | None = None, kind: str | None = None) ->
 
 def _text_lines(path: Path, label: str) -> Iterator[tuple[int, str]]:
     require_file(path, label)
-    try:
-        with open_text(path) as handle:
-            for number, line in enumerate(handle, start=1):
-                line = line.rstrip("\r\n")
-                if line.strip():
-                    yield number, line
-    except (OSError, EOFError, UnicodeDecodeError) as error:
-        raise DataError(f"{label}: cannot be read as UTF-8 text ({error})") from None
+    for number, line in numbered_lines(path, label, Limits.from_env()):
+        if line.strip():
+            yield number, line
+
+
+def has_space(value: str) -> bool:
+    return any(character.isspace() for character in value)
+
+
+def space_problem(where: str, field: str, value: str) -> str:
+    """TREC run and qrels files separate fields by whitespace, so an id holding some could be loaded and scored
+    but never written out: it is refused at load, where the file and row can still be named."""
+    return f"{where}: field {field!r}: id {value!r} contains whitespace, which TREC run and qrels files cannot hold"
+
+
+def check_id(value: str, label: str, where: str, field: str) -> None:
+    if has_space(value):
+        raise DataError(f"{label}: {space_problem(where, field, value)}")
 
 
 def _fields(line: str) -> list[str]:
@@ -216,6 +252,7 @@ def read_topics_tsv(path: Path, label: str | None = None) -> list[tuple[str, str
             raise DataError(f"{label}: line {number}: expected 'query id<TAB>query text', found no tab")
         if not query.strip():
             raise DataError(f"{label}: line {number}: field 'query': empty query for id {qid.strip()!r}")
+        check_id(qid.strip(), label, f"line {number}", "id")
         topics.append((qid.strip(), query, number))
     return topics
 
@@ -224,20 +261,9 @@ def read_qrels(path: Path, label: str | None = None) -> dict[str, list[str]]:
     """Relevant document ids per query, in file order, from TREC qrels ("qid iteration docid relevance");
     judgements with relevance <= 0 are not relevant and are left out, as trec_eval does for binary measures."""
     label = label or str(path)
-    relevant: dict[str, list[str]] = {}
-    for number, line in _text_lines(path, label):
-        parts = _fields(line)
-        if len(parts) != 4:
-            raise DataError(f"{label}: line {number}: expected 4 fields 'qid 0 docid relevance', got {len(parts)}")
-        qid, _, doc_id, grade = (part.strip() for part in parts)
-        try:
-            relevance = int(grade)
-        except ValueError:
-            raise DataError(f"{label}: line {number}: field 'relevance': {grade!r} is not an integer") from None
-        docs = relevant.setdefault(qid, [])
-        if relevance > 0 and doc_id not in docs:
-            docs.append(doc_id)
-    return relevant
+    judged = parse_qrels_lines(_text_lines(path, label), label)  # tsqr.trec's parser on size-capped lines
+    return {qid: [doc_id for doc_id, relevance in documents.items() if relevance > 0]
+            for qid, documents in judged.items()}
 
 
 def read_exclusions(path: Path, label: str | None = None) -> dict[str, list[str]]:
@@ -250,19 +276,6 @@ def read_exclusions(path: Path, label: str | None = None) -> dict[str, list[str]
             raise DataError(f"{label}: line {number}: expected 2 fields 'qid docid', got {len(parts)}")
         excluded.setdefault(parts[0].strip(), []).append(parts[1].strip())
     return excluded
-
-
-def unpack_zip(path: Path, into: Path, label: str | None = None) -> Path:
-    """Extract a zip into `into` and return the folder that holds its content (a lone top folder is entered)."""
-    label = label or str(path)
-    into.mkdir(parents=True, exist_ok=True)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            archive.extractall(into)  # zipfile drops absolute parts and "..", so members stay inside `into`
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
-        raise DataError(f"{label}: not a readable zip archive ({error})") from None
-    entries = [p for p in into.iterdir() if p.name != "__MACOSX"]
-    return entries[0] if len(entries) == 1 and entries[0].is_dir() else into
 
 
 def data_files(folder: Path) -> list[Path]:

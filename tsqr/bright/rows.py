@@ -2,15 +2,18 @@
 
 BRIGHT's rows carry quirks every consumer must undo the same way: ids may arrive as numbers, `excluded_ids` and
 `gold_ids_long` hold the placeholder ["N/A"] when a domain has none, and `gold_ids` repeats ids in
-theoremqa_questions. The checks here collect every problem of a file (up to a limit) and raise one `DataError`
-that names the file, the row and the field, so one round of fixes is enough.
+theoremqa_questions. Query, document and gold ids may not hold whitespace: TREC files, where runs end up,
+cannot represent it, and finding out only when the run is written wastes the whole scoring. The checks here
+collect every problem of a file (up to a limit) and raise one `DataError` that names the file, the row and the
+field, so one round of fixes is enough.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from tsqr.bright.files import DataError, Table
+from tsqr.errors import DataError
+from tsqr.bright.files import Table, has_space, space_problem
 from tsqr.records import Document, Example
 
 PLACEHOLDER = "N/A"
@@ -20,21 +23,24 @@ _SHOWN_PROBLEMS = 10
 
 
 class Problems:
-    """Problems found in one file, raised together as one `DataError`."""
+    """Problems found in one file, raised together as one `DataError`; only the first few are kept (a file of
+    a million bad rows must not become a million messages in memory), the rest are counted."""
 
     def __init__(self, label: str) -> None:
         self.label = label
         self.messages: list[str] = []
+        self.count = 0
 
     def add(self, message: str) -> None:
-        self.messages.append(message)
+        self.count += 1
+        if len(self.messages) < _SHOWN_PROBLEMS:
+            self.messages.append(message)
 
     def raise_if_any(self) -> None:
-        if not self.messages:
+        if not self.count:
             return
-        shown = self.messages[:_SHOWN_PROBLEMS]
-        more = len(self.messages) - len(shown)
-        lines = [f"{self.label}: {message}" for message in shown]
+        more = self.count - len(self.messages)
+        lines = [f"{self.label}: {message}" for message in self.messages]
         if more:
             lines.append(f"{self.label}: ... and {more} more problems")
         raise DataError("\n".join(lines))
@@ -65,8 +71,10 @@ def _type_name(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _id_list(value: Any, field: str, where: str, problems: Problems, *, required: bool) -> tuple[str, ...]:
-    """A list of ids, first occurrences kept in order, duplicates and BRIGHT's "N/A" placeholder dropped."""
+def _id_list(value: Any, field: str, where: str, problems: Problems, *, required: bool,
+             spaces: bool = False) -> tuple[str, ...]:
+    """A list of ids, first occurrences kept in order, duplicates and BRIGHT's "N/A" placeholder dropped;
+    ids holding whitespace are a problem unless `spaces` (excluded ids are never written to TREC files)."""
     if value is None and not required:
         return ()
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
@@ -77,6 +85,9 @@ def _id_list(value: Any, field: str, where: str, problems: Problems, *, required
         doc_id = _as_id(item)
         if doc_id is None:
             problems.add(f"{where}: field {field!r}: expected ids as strings, got {_type_name(item)} {item!r}")
+            return ()
+        if not spaces and has_space(doc_id):
+            problems.add(space_problem(where, field, doc_id))
             return ()
         ids.append(doc_id)
     return tuple(doc_id for doc_id in dict.fromkeys(ids) if doc_id != PLACEHOLDER)
@@ -93,22 +104,24 @@ def _text(row: dict[str, Any], field: str, where: str, problems: Problems) -> st
 
 
 def _example(row: dict[str, Any], where: str, problems: Problems) -> Example | None:
-    before = len(problems.messages)
+    before = problems.count
     for field in EXAMPLE_FIELDS:
         if field not in row:
             problems.add(f"{where}: missing field {field!r}")
-    if len(problems.messages) > before:
+    if problems.count > before:
         return None
     qid = _as_id(row["id"])
     if qid is None or not qid.strip():
         problems.add(f"{where}: field 'id': expected a non-empty string id, got {_type_name(row['id'])} {row['id']!r}")
+    elif has_space(qid):
+        problems.add(space_problem(where, "id", qid))
     query = row["query"]
     if not isinstance(query, str):
         problems.add(f"{where}: field 'query': expected text, got {_type_name(query)}")
     elif not query.strip():
         problems.add(f"{where}: field 'query': empty query")
     gold = _id_list(row["gold_ids"], "gold_ids", where, problems, required=True)
-    excluded = _id_list(row.get("excluded_ids"), "excluded_ids", where, problems, required=False)
+    excluded = _id_list(row.get("excluded_ids"), "excluded_ids", where, problems, required=False, spaces=True)
     gold_long = _id_list(row.get("gold_ids_long"), "gold_ids_long", where, problems, required=False)
     reasoning = _text(row, "reasoning", where, problems)
     answer = _text(row, "gold_answer", where, problems)
@@ -116,7 +129,7 @@ def _example(row: dict[str, Any], where: str, problems: Problems) -> Example | N
     if clash:
         problems.add(f"{where}: field 'excluded_ids': a gold document cannot be excluded, but "
                      f"{len(clash)} excluded ids are also gold ids: {', '.join(clash[:3])}")
-    if len(problems.messages) > before:
+    if problems.count > before:
         return None
     return Example(id=qid, query=query, gold_ids=gold, excluded_ids=excluded, gold_ids_long=gold_long,
                    reasoning=reasoning, gold_answer=answer)
@@ -166,6 +179,9 @@ def documents_from_tables(tables: Sequence[Table], *, progress: bool = True) -> 
             doc_id, content = _as_id(row["id"]), row["content"]
             if doc_id is None or not doc_id.strip():
                 problems.add(f"{where}: field 'id': expected a non-empty string id, got {_type_name(row['id'])}")
+                continue
+            if has_space(doc_id):
+                problems.add(space_problem(where, "id", doc_id))
                 continue
             if not isinstance(content, str):
                 problems.add(f"{where}: field 'content': expected text, got {_type_name(content)}")

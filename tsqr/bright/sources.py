@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tsqr.errors import DataError
 from tsqr.bright.files import (
     TABLE_FORMATS,
-    DataError,
     Table,
     detect_format,
     read_exclusions,
@@ -72,8 +72,9 @@ def read_hub_split(config: str, domain: str, repo: str = HUB_REPO) -> Table:
     try:
         split = datasets.load_dataset(repo, config, split=domain)
     except Exception as error:  # noqa: BLE001 - the hub client raises many unrelated types
+        reason = (str(error).strip().splitlines() or [""])[0]  # hub errors run over many lines
         raise DataError(
-            f"{label}: could not be loaded ({type(error).__name__}: {error}). Without network access, download "
+            f"{label}: could not be loaded ({type(error).__name__}: {reason}). Without network access, download "
             f"the dataset elsewhere (huggingface-cli download {repo} --repo-type dataset --local-dir DIR) and "
             f"pass that folder, or upload the domain's files") from None
     return Table(label, split.to_list())

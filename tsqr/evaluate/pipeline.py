@@ -129,11 +129,8 @@ class _Run:
         plan = self.plan
         if plan.source is not None:
             source = load_reasonings(plan.source, domain=domain.name, model=plan.source_model)
-            coverage = source.coverage(domain.examples)
             shown = plan.shown_name or source.name
-            if coverage.found == 0:
-                raise DataError(f"{shown}: no reasoning matches any query of {domain.name!r} (reasonings are matched "
-                                "by query text, or by id for BRIGHT <model>_reason files)")
+            coverage = source.check_usable(domain.examples, f"{shown} (domain {domain.name!r})")
             yield self.at(0.5, f"[{domain.name}] reasonings from {shown}: {coverage}")
             return source.texts_for(domain.examples), None
         if plan.model is None:

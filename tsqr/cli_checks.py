@@ -1,0 +1,150 @@
+"""Checks the CLI makes before any work, so a mistake costs one line and exit code 2, not a run and a traceback.
+
+Usage (in tsqr/__main__.py):
+    parser = OneLineParser(prog="python -m tsqr")
+    evaluate.add_argument("--limit", type=whole_number)
+    evaluate.add_argument("--out", type=output_folder)
+    check_hub_access(args)       # before the command: offline is found out in a second, not after 50 s of retries
+
+The argparse type functions run while the command line is parsed, before anything is loaded, and `--out` is
+checked there too: an evaluation must not score every query and then find it cannot write its results.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+HUB_TIMEOUT_S = 3.0
+OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+class HubUnreachableError(ConnectionError):
+    """The Hugging Face hub cannot be reached and what was asked of it is not in the local cache."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line (argparse prints the whole usage first) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def whole_number(text: str) -> int:
+    """An argparse type: an integer >= 0 (a negative --limit would silently drop queries from the end)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def positive_number(text: str) -> int:
+    """An argparse type: an integer >= 1 (--repeat, --max-new-tokens)."""
+    value = whole_number(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def domain_name(text: str) -> str:
+    """An argparse type: "all", a BRIGHT domain, or a corpus name safe inside file names (tsqr.bright.safe_name)."""
+    from tsqr.bright import DataError, canonical_domain
+
+    if text == "all":
+        return text
+    try:
+        canonical_domain(text)
+    except DataError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def output_folder(text: str) -> str:
+    """An argparse type: a folder that exists or can be created and written (checked before any work)."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: exists and is not a folder: give a folder for the results")
+    existing = next(folder for folder in (path, *path.absolute().parents) if folder.exists())
+    if not existing.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: cannot be created: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{text}: cannot be written: no write permission in {existing}")
+    return text
+
+
+def hub_endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+
+
+def hub_unreachable(timeout: float = HUB_TIMEOUT_S) -> str | None:
+    """Why the hub cannot be reached, or None when it answers (any HTTP status counts as an answer)."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(hub_endpoint(), method="HEAD")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout):
+            return None
+    except urllib.error.HTTPError:
+        return None
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        reason = getattr(error, "reason", error)
+        return f"{type(reason).__name__}: {reason}" if not isinstance(reason, str) else reason
+
+
+def _hub_models(args: argparse.Namespace) -> list[str]:
+    """The hub model ids the command names (resolved as tsqr.reasoner would; local paths are not hub ids)."""
+    from tsqr.reasoner import resolve_spec
+
+    specs = [getattr(args, name, None) for name in ("model", "source")]
+    reasoned = getattr(args, "reasoned", None)
+    if reasoned and reasoned != "hub" and not Path(reasoned).exists():
+        specs.append(reasoned)
+    hub_ids = []
+    for spec in filter(None, specs):
+        try:
+            source = resolve_spec(spec)
+        except (ValueError, FileNotFoundError):  # reported by the command itself, with its full explanation
+            continue
+        if source.kind == "hub":
+            hub_ids.append(source.location)
+    return hub_ids
+
+
+def _uses_hub_data(args: argparse.Namespace) -> bool:
+    return getattr(args, "data", None) == ["hub"] or getattr(args, "reasoned", None) == "hub"
+
+
+def _in_local_cache(hub_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(hub_id, "config.json"), str)
+
+
+def check_hub_access(args: argparse.Namespace) -> None:
+    """When the command needs the hub and the hub does not answer within a few seconds, switch the hub
+    libraries to offline mode (so the local cache answers at once instead of after minutes of retries) and
+    refuse, in one line, a model that is not in that cache. Offline mode set by the user is left as it is."""
+    if any(os.environ.get(name) == "1" for name in OFFLINE_VARIABLES):
+        return
+    hub_ids = _hub_models(args)
+    if not hub_ids and not _uses_hub_data(args):
+        return
+    reason = hub_unreachable()
+    if reason is None:
+        return
+    for name in OFFLINE_VARIABLES:
+        os.environ[name] = "1"
+    for hub_id in hub_ids:
+        if not _in_local_cache(hub_id):
+            raise HubUnreachableError(
+                f"the Hugging Face hub ({hub_endpoint()}) cannot be reached ({reason}) and {hub_id!r} is neither "
+                f"a local file or folder nor in the local hub cache: connect, or pass a local folder or .gguf file")
+    if hub_ids:
+        print(f"note: the Hugging Face hub ({hub_endpoint()}) cannot be reached ({reason}): loading "
+              f"{', '.join(hub_ids)} from the local hub cache", file=sys.stderr)
