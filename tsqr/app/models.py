@@ -141,10 +141,12 @@ class ReasonerPool:
                     return self._hand_out(key)
             try:
                 reasoner = self._load(spec, settings)
-            finally:
+            except BaseException:  # the callers waiting for this load try again themselves
                 with self._lock:
                     self._loading.pop(key, None)
+                raise
             with self._lock:
+                self._loading.pop(key, None)
                 if key in self._loaded:  # loaded meanwhile by a caller who came after a failed load
                     reasoner.close()
                 else:
