@@ -3,18 +3,23 @@
 Usage:
     python app.py                          # http://127.0.0.1:7860 ($GRADIO_SERVER_NAME / _PORT to change)
     TSQR_MODEL=TongSearch/TongSearch-QR-1.5B python app.py
+    TSQR_PUBLIC=1 TSQR_MODELS=default,none python app.py    # public mode (see tsqr/app/public.py)
 
 Search tab: one query, its reasoning streamed as it is written, BM25's top documents for the raw and for the
 reasoned query side by side (gold documents marked for dataset queries). Evaluate tab: a whole BRIGHT subset,
 raw vs reasoned, with charts and downloads. This file is only the interface: loading, searching, reasoning and
-scoring are tsqr's (app_* modules for the app's own logic), so the app and the CLI cannot disagree.
+scoring are tsqr's (tsqr.app modules for the app's own logic), so the app and the CLI cannot disagree.
 Importing it builds the interface but loads no model and no index; both load on first use and are shared.
+Hosted in public (a Space, TSQR_PUBLIC=1, or any address beyond loopback) every handler checks its inputs
+against the host's policy (tsqr.app.public): a visitor's API call can send any string, not only what the page offers.
 """
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import gradio as gr
@@ -22,20 +27,37 @@ import gradio as gr
 from tsqr.app.charts import SUMMARY_HEADERS
 from tsqr.app.choices import COMPOSITION_CHOICES, SCORING_CHOICES
 from tsqr.app.corpora import CorpusStore, load_demo, load_uploaded_documents, shown_error
-from tsqr.app.models import POOL, configured_model, hardware, model_choices, on_gpu, stream_reasoning
+from tsqr.app.models import (
+    POOL,
+    SEARCH_TURNS,
+    configured_model,
+    hardware,
+    model_choices,
+    needs_generation,
+    on_gpu,
+    stream_reasoning,
+)
+from tsqr.app.public import HostPolicy, host_policy
 from tsqr.app.render import CSS, changes_html, gold_moves_markdown, results_html, scores_markdown
+from tsqr.records import Domain
 
 log = logging.getLogger("tsqr.app")
 
 MAX_UPLOAD = "200mb"
-# Bounded generation: at most one search and one evaluation run a model at once (the ReasonerPool keeps two
-# models), so several users queue instead of exhausting memory.
-SEARCH_CONCURRENCY = EVALUATION_CONCURRENCY = 1
+# Uploads and downloads (Gradio's cache) are deleted an hour after they were made, checked every 10 minutes.
+DELETE_CACHE = (600, 3600)
+# Searches run side by side, so raw BM25 results never wait behind someone's generation; generation itself takes
+# turns (one search and one evaluation at a time: tsqr.app.models.SEARCH_TURNS, EVALUATION_TURNS), so several
+# users wait in line, their place shown, instead of exhausting memory. Beyond these, Gradio's queue holds events.
+SEARCH_CONCURRENCY, EVALUATION_CONCURRENCY = 8, 3
+MAX_NEW_TOKENS, MAX_RESULTS = 1024, 50  # the sliders' ends (Gradio refuses values beyond them, API calls too)
+TURN_POLL_S = 0.5  # how often a search waiting for the model shows its place in line
 REASONING_MODEL, REASONING_FILE = "model", "precomputed reasoning file"
 STREAM_REFRESH_S = 0.1  # how often the streamed reasoning is pushed to the browser
 
 STORE = CorpusStore()
 STREAM = on_gpu(stream_reasoning)
+POLICY: HostPolicy = host_policy(os.environ.get("GRADIO_SERVER_NAME"))  # launch() rechecks its server_name
 
 
 def _load_demo_corpus() -> tuple[str | None, str]:
@@ -96,33 +118,52 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
            mode: str = "replace"):
     """Raw results at once, then the reasoning as it streams, then the reasoned results and the scores.
 
-    Yields (reasoning, info, gold moves, raw column, reasoned column).
+    Yields (reasoning, info, gold moves, raw column, reasoned column). The raw results come before the model is
+    loaded or its turn has come; a search waiting for its turn shows how many are ahead of it.
     """
     from tsqr.app.search import compare
 
     raw_column = results_html(None, "raw", "no results")
     try:
+        spec = POLICY.check_model(model)
+        settings = _settings(max_new_tokens)
         if not corpus_id:
             raise ValueError("no corpus selected: pick the demo corpus or upload documents")
         corpus = STORE.get(corpus_id)
+        query, note = _searched_query(query or "", corpus.domain)
         index = STORE.index(corpus_id, progress=False)
-        options = dict(k=int(k), scoring=scoring, documents=corpus.documents_by_id, composition=mode)
+        options = dict(k=int(k), scoring=scoring, composition=mode, documents=corpus.documents_by_id)
         comparison = compare(corpus.domain, index, query, None, **options)
         raw_column = results_html(comparison.raw, "raw")
-        yield ("", scores_markdown(comparison), "", raw_column,
-               results_html(None, "reasoned", f"waiting for {model} to reason..."))
-        text, shown_at, settings = "", 0.0, _settings(max_new_tokens)
-        with POOL.lease(model, settings):  # loaded here, in the main process, and kept while it streams
-            for piece in STREAM(model, settings, query):
-                text += piece
-                if time.monotonic() - shown_at > STREAM_REFRESH_S:
-                    shown_at = time.monotonic()
-                    yield text, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        yield ("", scores_markdown(comparison) + note, "", raw_column,
+               results_html(None, "reasoned", f"waiting for {spec} to reason..."))
+        text, shown_at = "", 0.0
+        with POOL.lease(spec, settings) as reasoner:  # loaded here, in the main process, and kept while it streams
+            with SEARCH_TURNS.ticket() if needs_generation(reasoner, query) else nullcontext() as ticket:
+                for ahead in ticket.waiting(TURN_POLL_S) if ticket else ():
+                    yield ("", gr.skip(), gr.skip(), gr.skip(),
+                           results_html(None, "reasoned", f"waiting for the model: {ahead} search(es) ahead of yours"))
+                for piece in STREAM(spec, settings, query):
+                    text += piece
+                    if time.monotonic() - shown_at > STREAM_REFRESH_S:
+                        shown_at = time.monotonic()
+                        yield text, gr.skip(), gr.skip(), gr.skip(), gr.skip()
         comparison = compare(corpus.domain, index, query, text, **options)
-        yield (text, scores_markdown(comparison), gold_moves_markdown(comparison),
+        yield (text, scores_markdown(comparison) + note, gold_moves_markdown(comparison),
                results_html(comparison.raw, "raw"), results_html(comparison.reasoned, "reasoned"))
     except Exception as error:  # raw results found before the failure stay; nothing stale from an earlier search
         yield "", _failure(error), "", raw_column, results_html(None, "reasoned", "no reasoning: see the error")
+
+
+def _searched_query(query: str, domain: Domain) -> tuple[str, str]:
+    """The query cut to the host's bound, with a Markdown note when cut; the corpus's own example queries are kept
+    whole (BRIGHT has queries of 19k characters), so a picked example is still judged against its gold documents."""
+    from tsqr.app.search import find_example
+
+    if len(query) <= POLICY.max_query_chars or find_example(domain, query) is not None:
+        return query, ""
+    query, note = POLICY.bounded_query(query)
+    return query, f"\n\n**Note**: {note}"
 
 
 # ------------------------------------------------------------------------------------------------ evaluate
@@ -131,23 +172,34 @@ def evaluate(files, corpus_files, name, hub_domains, limit, source, model, reaso
     """Run an evaluation, streaming progress; every finished domain's results stay shown and downloadable.
 
     Yields (status, summary table, bars, scatter, histogram, gained, lost, downloads, session ids, corpus list).
+    The downloads are written to a folder of their own, deleted when the run ends (finished, failed or stopped):
+    Gradio has copied every file it was given into its cache by then, and deletes those copies (DELETE_CACHE).
     """
+    with tempfile.TemporaryDirectory(prefix="tsqr-evaluation-") as out_dir:
+        yield from _evaluate(files, corpus_files, name, hub_domains, limit, source, model, reasoning_file,
+                             max_new_tokens, scoring, session_ids, mode, progress, Path(out_dir))
+
+
+def _evaluate(files, corpus_files, name, hub_domains, limit, source, model, reasoning_file, max_new_tokens,
+              scoring, session_ids, mode, progress, out_dir: Path):
     from tsqr.app.charts import biggest_changes, delta_histogram, domain_bars, query_scatter, summary_table
     from tsqr.app.evaluation import DataChoice, EvaluationJob, ReasoningChoice
     from tsqr.evaluate import EvaluationConfig
 
-    uploads = [Path(f) for f in files or []] + [Path(f) for f in corpus_files or []]
+    use_file = source == REASONING_FILE
+    uploads = [Path(f) for f in [*(files or []), *(corpus_files or []), *([reasoning_file] if use_file and
+                                                                          reasoning_file else [])]]
     unchanged = (gr.skip(),) * 7
     try:
         data = DataChoice(tuple(Path(f) for f in files or []), tuple(Path(f) for f in corpus_files or []),
-                          name or "", tuple(hub_domains or []), int(limit or 0))
-        use_file = source == REASONING_FILE
+                          name or "", POLICY.check_hub_domains(hub_domains or []), int(limit or 0))
         if use_file and not reasoning_file:
             raise ValueError("no reasoning file uploaded: add one, or choose a model as the reasoning source")
-        reasoning = ReasoningChoice(model=model, file=Path(reasoning_file) if use_file else None,
+        reasoning = ReasoningChoice(model="none" if use_file else POLICY.check_model(model),
+                                    file=Path(reasoning_file) if use_file else None,
                                     settings=None if use_file else _settings(max_new_tokens))
         config = EvaluationConfig(scoring=scoring, composition=mode)
-        job = EvaluationJob(STORE, Path(tempfile.mkdtemp(prefix="tsqr-evaluation-")), config, reasoning)
+        job = EvaluationJob(STORE, out_dir, config, reasoning)
     except Exception as error:
         yield (_failure(error, uploads), *unchanged, session_ids, gr.skip())
         return
@@ -188,6 +240,10 @@ MODEL_HELP = ('"default" (embedded SmolLM2-135M), "none" (no reasoning), a Huggi
 
 
 def _model_selector() -> gr.Dropdown:
+    """Any model typed in when local; in public mode only the host's (the handlers check it again)."""
+    if POLICY.public:
+        return gr.Dropdown(list(POLICY.models), value=POLICY.models[0], label="Model",
+                           info="the models this server offers")
     return gr.Dropdown(model_choices(), value=configured_model(), allow_custom_value=True, label="Model",
                        info=MODEL_HELP)
 
@@ -210,8 +266,9 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
                        elem_id="query")
     with gr.Row():
         model = _model_selector()
-        max_tokens = gr.Slider(16, 1024, value=256, step=8, label="Max new tokens", elem_id="search-max-tokens")
-        k = gr.Slider(1, 50, value=10, step=1, label="Results per column")
+        max_tokens = gr.Slider(16, MAX_NEW_TOKENS, value=256, step=8, label="Max new tokens",
+                               elem_id="search-max-tokens")
+        k = gr.Slider(1, MAX_RESULTS, value=10, step=1, label="Results per column")
         scoring, mode = _retrieval_options()
     with gr.Row():
         run = gr.Button("Search", variant="primary", elem_id="search-button")
@@ -247,6 +304,7 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
 def _evaluate_tab(session_ids: gr.State, search_corpus: gr.Dropdown) -> None:
     from tsqr.bright import BRIGHT_DOMAINS
 
+    hub_domains = POLICY.hub_domains if POLICY.public else list(BRIGHT_DOMAINS)
     gr.Markdown("Upload a BRIGHT subset (examples + documents as parquet/jsonl/json, a zip of the hub layout, or "
                 "Anserini topics + qrels with the corpus below), or pick BRIGHT domains from the hub (online).")
     with gr.Row():
@@ -255,12 +313,13 @@ def _evaluate_tab(session_ids: gr.State, search_corpus: gr.Dropdown) -> None:
         corpus_files = gr.File(file_count="multiple", label="Corpus, when the subset has none (Anserini)")
     with gr.Row():
         name = gr.Textbox(label="Domain name of the upload", placeholder="inferred from the file names")
-        hub = gr.Dropdown(list(BRIGHT_DOMAINS), multiselect=True, label="BRIGHT domains from the hub")
+        hub = gr.Dropdown(list(hub_domains), multiselect=True, label="BRIGHT domains from the hub",
+                          interactive=bool(hub_domains), info=None if hub_domains else "not offered by this server")
         limit = gr.Number(0, precision=0, minimum=0, label="Only the first N queries (0 = all)")
     with gr.Row():
         source = gr.Radio([REASONING_MODEL, REASONING_FILE], value=REASONING_MODEL, label="Reasoning source")
         model = _model_selector()
-        max_tokens = gr.Slider(16, 1024, value=256, step=8, label="Max new tokens")
+        max_tokens = gr.Slider(16, MAX_NEW_TOKENS, value=256, step=8, label="Max new tokens")
     with gr.Row():
         reasoning_file = gr.File(label="Precomputed reasonings: TongSearch JSON, BRIGHT <model>_reason, tsqr cache",
                                  elem_id="evaluate-reasoning-file")
@@ -286,9 +345,16 @@ def _evaluate_tab(session_ids: gr.State, search_corpus: gr.Dropdown) -> None:
     stop.click(None, cancels=[running])
 
 
+def _footer() -> str:
+    mode = (f" Public mode: models {', '.join(POLICY.models)}; queries up to {POLICY.max_query_chars:,} characters."
+            if POLICY.public else "")
+    return (f"<small>Generation runs on {hardware()}. One search and one evaluation generate at a time (the others "
+            f"wait in line); raw results never wait.{mode}</small>")
+
+
 def build_demo() -> gr.Blocks:
-    """The whole interface (models and indexes load on first use)."""
-    with gr.Blocks(title="tsqr: query reasoning for BM25") as app:
+    """The whole interface for the current POLICY (models and indexes load on first use)."""
+    with gr.Blocks(title="tsqr: query reasoning for BM25", delete_cache=DELETE_CACHE) as app:
         gr.Markdown(INTRO)
         session_ids = gr.State([])
         with gr.Tab("Search"):
@@ -296,8 +362,7 @@ def build_demo() -> gr.Blocks:
         with gr.Tab("Evaluate"):
             _evaluate_tab(session_ids, search_corpus)
         footer = gr.Markdown()
-        app.load(lambda: f"<small>Generation runs on {hardware()}. Searches and evaluations queue: one of each runs "
-                         "at a time.</small>", None, footer, api_visibility="private")
+        app.load(_footer, None, footer, api_visibility="private")
     return app
 
 
@@ -305,7 +370,19 @@ demo = build_demo()
 
 
 def launch(**options):
-    """Serve `demo` with the app's queue, upload limit, theme and CSS; `options` go to `Blocks.launch`."""
+    """Serve `demo` with the app's queue, upload limit, theme and CSS; `options` go to `Blocks.launch`.
+
+    The policy follows the address served: listening beyond loopback turns public mode on, and the interface is
+    rebuilt to offer only the host's choices.
+    """
+    global POLICY, demo
+    policy = host_policy(options.get("server_name") or os.environ.get("GRADIO_SERVER_NAME"))
+    if policy != POLICY:
+        POLICY = policy
+        demo = build_demo()
+    if POLICY.public:
+        POOL.pin(POLICY.models)
+        log.info("public mode: models %s, hub domains %s", ", ".join(POLICY.models), ", ".join(POLICY.hub_domains))
     return demo.queue(max_size=64).launch(max_file_size=MAX_UPLOAD, css=CSS, theme=gr.themes.Soft(), **options)
 
 

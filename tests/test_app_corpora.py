@@ -118,3 +118,15 @@ def test_upload_errors_name_the_file_and_the_line_not_the_server_path(tmp_path: 
 def test_no_upload_is_a_clear_error():
     with pytest.raises(ValueError, match="no files uploaded"):
         load_uploaded_documents([])
+
+
+def test_no_server_upload_path_is_shown(tmp_path, monkeypatch):
+    """Uploads live at <upload root>/<hash>/<name>; an error may name the file, its folder, or a path derived
+    from it: the visitor sees the names, never the server's folders."""
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    upload = tmp_path / "gradio" / "0a1b2c" / "mine.json"
+    error = DataError(f"{upload}: line 3: not valid JSON; also tried {upload.parent}/mine.json.gz and "
+                      f"'{upload.parent}'")
+    message = shown_error(error, [upload])
+    assert message == "mine.json: line 3: not valid JSON; also tried mine.json.gz and ''"
+    assert shown_error(DataError(f"{upload}: bad"), []) == "mine.json: bad"  # even when not told which uploads

@@ -3,6 +3,8 @@ from the pool is closed only once nobody is using it."""
 from __future__ import annotations
 
 import importlib.util
+import threading
+import time
 
 import pytest
 
@@ -54,9 +56,70 @@ def test_a_model_is_loaded_once_and_shared():
     with pool.lease("none", SETTINGS) as first, pool.lease(" none ", SETTINGS) as second:
         assert first is second and first.reason(["why?"])[0].text == "why?"
     assert loads == ["none"]
-    with pool.lease("none", SETTINGS.with_changes(max_new_tokens=32)):
+    with pool.lease("none", SETTINGS.with_changes(max_new_tokens=32, temperature=0.7)):
         pass
-    assert loads == ["none", "none"]  # other generation settings are another reasoner
+    assert loads == ["none"]  # what is generated is chosen per call: the loaded model serves every setting
+    with pool.lease("none", SETTINGS.with_changes(batch_size=2)):
+        pass
+    assert loads == ["none", "none"]  # how it is loaded (slots, threads, device) is another model
+
+
+@pytest.mark.slow
+def test_one_loaded_model_generates_with_each_callers_settings():
+    """A visitor moving the max-new-tokens slider must not load another copy of the weights."""
+    loads = []
+    pool = ReasonerPool(loader=lambda spec, settings: loads.append(spec) or load_reasoner(spec, settings, cache=False))
+    query = "why does bread go stale faster in the fridge?"
+    with pool.lease("default", SETTINGS.with_changes(max_new_tokens=4)) as short, \
+            pool.lease("default", SETTINGS.with_changes(max_new_tokens=24)) as long:
+        assert loads == ["default"] and short.settings.max_new_tokens == 4 and long.settings.max_new_tokens == 24
+        short_reasoning, long_reasoning = short.reason([query])[0], long.reason([query])[0]
+    assert short_reasoning.new_tokens <= 4 < long_reasoning.new_tokens <= 24
+    assert long_reasoning.text.startswith(short_reasoning.text.strip())  # greedy: the same words, cut earlier
+    assert short.key(query) != long.key(query)  # and would be cached apart
+    pool.close()
+
+
+def test_loading_one_model_holds_up_only_the_callers_of_that_model():
+    """A model that takes forever to load (a server that never answers) blocks neither "none" nor the pool."""
+    release, started = threading.Event(), threading.Event()
+    loads = []
+
+    def loader(spec, settings):
+        loads.append(spec)
+        if spec == "hanging":
+            started.set()
+            assert release.wait(30), "the test never released the hanging load"
+        return RecordingNoneReasoner(spec)
+
+    pool = ReasonerPool(loader=loader)
+
+    def lease_hanging():
+        with pool.lease("hanging", SETTINGS):
+            pass
+
+    first, second = threading.Thread(target=lease_hanging), threading.Thread(target=lease_hanging)
+    first.start()
+    assert started.wait(10)
+    second.start()
+    begun = time.monotonic()
+    with pool.lease("none", SETTINGS) as reasoner:
+        assert reasoner.reason(["why?"])[0].text == "why?"
+    assert time.monotonic() - begun < 2 and pool.loaded() == ["none:none"]
+    release.set()
+    first.join(10), second.join(10)
+    assert loads == ["hanging", "none"]  # the second caller of "hanging" waited for the first load, not its own
+
+
+def test_pinned_models_are_never_evicted():
+    made: dict[str, RecordingNoneReasoner] = {}
+    pool = ReasonerPool(capacity=1, loader=lambda spec, settings: made.setdefault(spec, RecordingNoneReasoner(spec)))
+    pool.pin(["host"])
+    for spec in ("host", "a", "b", "c"):
+        with pool.lease(spec, SETTINGS):
+            pass
+    assert pool.loaded() == ["none:host", "none:c"]
+    assert not made["host"].closed and made["a"].closed and made["b"].closed
 
 
 def test_an_evicted_model_in_use_is_closed_when_its_last_user_finishes():

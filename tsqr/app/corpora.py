@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -29,7 +32,7 @@ from tsqr.records import Document, Domain
 if TYPE_CHECKING:
     from tsqr.bm25 import Index
 
-DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo"
+DEMO_DIR = Path(__file__).resolve().parents[2] / "assets" / "demo"
 DEMO_NAME = "demo"
 
 
@@ -163,9 +166,19 @@ def load_uploaded_documents(paths: Sequence[str | Path], name: str = "uploaded")
                   source=", ".join(file.name for file in files))
 
 
+def upload_root() -> Path:
+    """Where Gradio keeps uploads: $GRADIO_TEMP_DIR, else <temp dir>/gradio."""
+    return Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
+
+
 def shown_error(error: BaseException, uploads: Iterable[str | Path] = ()) -> str:
-    """An error as one readable line, uploaded files named by their own names rather than server temp paths."""
+    """An error as one readable line, uploaded files named by their own names rather than server temp paths.
+
+    Uploads live at <upload root>/<hash>/<name>: the given files become their names, and any other path under
+    the upload root (a file's folder, a file the message names some other way) loses its server prefix too.
+    """
     message = str(error) or type(error).__name__
     for path in sorted((Path(p) for p in uploads), key=lambda p: -len(str(p))):
         message = message.replace(str(path), path.name)
-    return message
+    root = re.escape(str(upload_root()).rstrip(os.sep) + os.sep)
+    return re.sub(root + r"[^/\\\s'\"]+(?:[/\\]|(?=[\s'\"]|$))", "", message)

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tsqr.app.corpora import CorpusStore, shown_error
-from tsqr.app.models import POOL, hardware, on_gpu, reason_pooled
+from tsqr.app.models import EVALUATION_TURNS, POOL, hardware, on_gpu, reason_pooled
+from tsqr.app.turns import in_turn
 from tsqr.bm25 import Index
 from tsqr.bright import BRIGHT_DOMAINS
 from tsqr.evaluate import DomainReport, DomainSource, EvaluationConfig, ReasoningPlan, run
@@ -114,7 +115,7 @@ class EvaluationJob:
         """Every chosen domain through the pipeline; the last Update has done=True or an error."""
         state = self.state
         plan = self.plan()
-        pooled = on_gpu(reason_pooled)
+        pooled = in_turn(EVALUATION_TURNS, on_gpu(reason_pooled))  # each chunk takes a turn; loading does not
         events = run(domain_sources(choice), plan, self.config, limit=choice.limit, out_dir=self.out_dir,
                      index_for=self._index, open_reasoner=POOL.lease, hardware=hardware() if plan.model else "",
                      reason_chunk=lambda _reasoner, queries: pooled(plan.model, plan.settings, queries))
@@ -130,7 +131,7 @@ class EvaluationJob:
                     state.files = list(event.files)
                 yield state
         except Exception as error:  # shown in the UI; what finished stays in self.state
-            state.error = shown_error(error, choice.uploads)
+            state.error = shown_error(error, (*choice.uploads, *filter(None, [self.reasoning.file])))
             yield state
             return
         state.done = True

@@ -7,8 +7,10 @@ Usage:
 
 A model is loaded the first time a user asks for it, never at import: `import app` (tests, the Spaces builder)
 stays fast, and a Space whose users only evaluate precomputed reasonings never pays for weights. Loaded
-reasoners are kept, at most `capacity` of them, and shared by every session; the app's queue bounds how many
-generations run at once, so concurrent users wait their turn instead of exhausting memory.
+reasoners are kept, at most `capacity` of them besides the pinned ones (the host's, in public mode), and shared by
+every session; one search and one evaluation generate at a time (SEARCH_TURNS, EVALUATION_TURNS: see
+tsqr.app.turns), so concurrent users wait their turn instead of exhausting memory, while work that needs no
+generation never waits.
 
 On Hugging Face ZeroGPU the `spaces` package grants a GPU only inside functions decorated with `spaces.GPU`,
 so the generation entry points (`stream_reasoning`, `reason_pooled`) are wrapped with `on_gpu`; elsewhere the
@@ -18,13 +20,15 @@ is attached) and cannot be evicted while the decorated function runs.
 """
 from __future__ import annotations
 
+import copy
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
+from tsqr.app.turns import Turns
 from tsqr.reasoner.hardware import hardware, zero_gpu_available
 
 if TYPE_CHECKING:
@@ -59,11 +63,35 @@ def on_gpu(function: F, duration: int = GPU_SECONDS) -> F:
     return spaces.GPU(duration=duration)(function)
 
 
-class ReasonerPool:
-    """Loaded reasoners keyed by (model spec, generation settings), shared by every session.
+LOAD_FIELDS = ("batch_size", "threads", "device", "request_timeout")  # settings a model is loaded with
 
-    Callers borrow a reasoner with `lease`; beyond `capacity` models the least recently used one is dropped,
-    and closed as soon as no running search or evaluation is still using it.
+
+def load_key(spec: str, settings: "GenerationSettings") -> tuple:
+    """What decides a loaded model: its spec and the settings used while loading it (slots, threads, device)."""
+    return (spec, *(getattr(settings, name) for name in LOAD_FIELDS))
+
+
+def with_settings(reasoner: "Reasoner", settings: "GenerationSettings") -> "Reasoner":
+    """`reasoner` generating with `settings`: a shallow copy sharing its weights, server, client and cache.
+
+    Backends read the output settings (max_new_tokens, sampling, template) at every call, so one loaded model
+    serves every slider position; loading a copy per max_new_tokens would let one visitor fill memory.
+    """
+    if getattr(reasoner, "settings", settings) == settings:
+        return reasoner
+    view = copy.copy(reasoner)
+    view.settings = settings  # type: ignore[attr-defined]
+    return view
+
+
+class ReasonerPool:
+    """Loaded reasoners keyed by model spec (and load settings), shared by every session.
+
+    Callers borrow a reasoner with `lease`; beyond `capacity` unpinned models the least recently used one is
+    dropped, and closed as soon as no running search or evaluation is still using it. Pinned specs (the host's
+    models in public mode) are never dropped, so a visitor cannot make the pool forget them. Loading takes only
+    a lock of its own spec: a model that takes minutes to load, or a server that never answers, holds up the
+    callers of that model and nobody else; the pool's lock is held only for bookkeeping.
     """
 
     def __init__(self, capacity: int = 2, loader: Callable[..., "Reasoner"] | None = None) -> None:
@@ -71,10 +99,17 @@ class ReasonerPool:
             raise ValueError(f"capacity must be at least 1, got {capacity}")
         self.capacity = capacity
         self._loader = loader
-        self._loaded: OrderedDict[tuple[str, "GenerationSettings"], "Reasoner"] = OrderedDict()
+        self._loaded: OrderedDict[tuple, "Reasoner"] = OrderedDict()
+        self._loading: dict[tuple, threading.Lock] = {}  # one per model being loaded
+        self._pinned: frozenset[str] = frozenset()
         self._users: dict[int, int] = {}  # id(reasoner) -> running leases
         self._dropped: dict[int, "Reasoner"] = {}  # evicted while leased: closed by the last release
         self._lock = threading.Lock()
+
+    def pin(self, specs: Iterable[str]) -> None:
+        """Never evict these specs once loaded (they do not count against `capacity`)."""
+        with self._lock:
+            self._pinned = frozenset(spec.strip() for spec in specs)
 
     def loaded(self) -> list[str]:
         """Names of the models kept loaded, least recently used first."""
@@ -83,10 +118,10 @@ class ReasonerPool:
 
     @contextmanager
     def lease(self, spec: str, settings: "GenerationSettings") -> Iterator["Reasoner"]:
-        """The reasoner for `spec` (loaded on first use, its reasoning cache on) for the duration of a block."""
+        """The reasoner for `spec` with `settings` (loaded on first use, its reasoning cache on) for a block."""
         reasoner = self._acquire(spec, settings)
         try:
-            yield reasoner
+            yield with_settings(reasoner, settings)
         finally:
             self._release(reasoner)
 
@@ -95,21 +130,42 @@ class ReasonerPool:
         if not spec:
             raise ValueError('no model given: choose "default", "none", a hub id, a local folder, a .gguf file '
                              "or an http(s) URL of an OpenAI-compatible server")
-        key = (spec, settings)
-        with self._lock:  # loading under the lock: two users asking for one model load it once
-            reasoner = self._loaded.get(key)
-            if reasoner is None:
+        key = load_key(spec, settings)
+        with self._lock:
+            if key in self._loaded:
+                return self._hand_out(key)
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:  # two users asking for one model load it once; other models do not wait
+            with self._lock:
+                if key in self._loaded:
+                    return self._hand_out(key)
+            try:
                 reasoner = self._load(spec, settings)
-                self._loaded[key] = reasoner
-            self._loaded.move_to_end(key)
-            self._users[id(reasoner)] = self._users.get(id(reasoner), 0) + 1
-            while len(self._loaded) > self.capacity:
-                _, evicted = self._loaded.popitem(last=False)
-                if self._users.get(id(evicted)):
-                    self._dropped[id(evicted)] = evicted
+            except BaseException:  # the callers waiting for this load try again themselves
+                with self._lock:
+                    self._loading.pop(key, None)
+                raise
+            with self._lock:
+                self._loading.pop(key, None)
+                if key in self._loaded:  # loaded meanwhile by a caller who came after a failed load
+                    reasoner.close()
                 else:
-                    evicted.close()
-            return reasoner
+                    self._loaded[key] = reasoner
+                return self._hand_out(key)
+
+    def _hand_out(self, key: tuple) -> "Reasoner":
+        """Count a user of the loaded model under `key` and evict beyond capacity (the pool lock is held)."""
+        reasoner = self._loaded[key]
+        self._loaded.move_to_end(key)
+        self._users[id(reasoner)] = self._users.get(id(reasoner), 0) + 1
+        unpinned = [other for other in self._loaded if other[0] not in self._pinned]
+        for evicted_key in unpinned[: max(0, len(unpinned) - self.capacity)]:
+            evicted = self._loaded.pop(evicted_key)
+            if self._users.get(id(evicted)):
+                self._dropped[id(evicted)] = evicted
+            else:
+                evicted.close()
+        return reasoner
 
     def _release(self, reasoner: "Reasoner") -> None:
         with self._lock:
@@ -138,6 +194,16 @@ class ReasonerPool:
 
 
 POOL = ReasonerPool()  # the process's models, shared by every session
+SEARCH_TURNS, EVALUATION_TURNS = Turns(), Turns()  # one search and one evaluation generate at a time
+
+
+def needs_generation(reasoner: "Reasoner", query: str) -> bool:
+    """False when `reasoner` answers `query` without generating: the "none" model, or a cached reasoning."""
+    from tsqr.reasoner.base import GeneratingReasoner
+
+    if not isinstance(reasoner, GeneratingReasoner):
+        return False
+    return reasoner.cache is None or reasoner.key(query) not in reasoner.cache
 
 
 def stream_reasoning(spec: str, settings: "GenerationSettings", query: str) -> Iterator[str]:
