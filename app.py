@@ -38,7 +38,8 @@ from tsqr.app.models import (
     stream_reasoning,
 )
 from tsqr.app.public import HostPolicy, host_policy
-from tsqr.app.render import CSS, changes_html, gold_moves_markdown, results_html, scores_markdown
+from tsqr.app.render import CSS, changes_html, cost_markdown, gold_moves_markdown, results_html, scores_markdown
+from tsqr.evaluate import format_costs
 from tsqr.records import Domain
 
 log = logging.getLogger("tsqr.app")
@@ -139,7 +140,8 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
                results_html(None, "reasoned", f"waiting for {spec} to reason..."))
         text, shown_at = "", 0.0
         with POOL.lease(spec, settings) as reasoner:  # loaded here, in the main process, and kept while it streams
-            with SEARCH_TURNS.ticket() if needs_generation(reasoner, query) else nullcontext() as ticket:
+            generated = needs_generation(reasoner, query)
+            with SEARCH_TURNS.ticket() if generated else nullcontext() as ticket:
                 for ahead in ticket.waiting(TURN_POLL_S) if ticket else ():
                     yield ("", gr.skip(), gr.skip(), gr.skip(),
                            results_html(None, "reasoned", f"waiting for the model: {ahead} search(es) ahead of yours"))
@@ -148,8 +150,12 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
                     if time.monotonic() - shown_at > STREAM_REFRESH_S:
                         shown_at = time.monotonic()
                         yield text, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            cache = getattr(reasoner, "cache", None)
+            row = cache.get(reasoner.key(query)) if cache is not None else None
+        started = time.perf_counter()
         comparison = compare(corpus.domain, index, query, text, **options)
-        yield (text, scores_markdown(comparison) + note, gold_moves_markdown(comparison),
+        cost = cost_markdown(row, generated, hardware(), time.perf_counter() - started)
+        yield (text, f"{scores_markdown(comparison)}{note}\n\n{cost}", gold_moves_markdown(comparison),
                results_html(comparison.raw, "raw"), results_html(comparison.reasoned, "reasoned"))
     except Exception as error:  # raw results found before the failure stay; nothing stale from an earlier search
         yield "", _failure(error), "", raw_column, results_html(None, "reasoned", "no reasoning: see the error")
@@ -227,6 +233,9 @@ def _status(update) -> str:
     if update.error and update.reports:
         lines.append(f"The results of the {len(update.reports)} finished domain(s) are kept below.")
     lines += [f"- {warning}" for warning in update.warnings]
+    costs = format_costs(update.reports)
+    if costs:
+        lines += ["", "**Reasoning cost**"] + [f"- {line}" for line in costs.splitlines()]
     return "\n".join(lines)
 
 

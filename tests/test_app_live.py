@@ -93,6 +93,9 @@ def test_search_with_the_embedded_model_streams_its_reasoning(client, example):
     reasoning, info, _, raw, reasoned = final
     assert reasoning.strip() and reasoning != example.query
     assert len(doc_ids(reasoned)) == 10 and "reasoned" in info
+    cost = re.search(r"(\d+) tokens in ([\d.]+) s \(([\d.]+) tokens/s\) on (CPU|CUDA)[^;]*; BM25 ([\d.]+) ms", info)
+    assert cost, info  # what the reasoning cost, and BM25's share of it
+    assert 0 < int(cost.group(1)) <= 24 and float(cost.group(5)) < 1000 * float(cost.group(2))
     first = job.outputs()[0]  # raw results are shown before the model has written anything
     assert first[0] == "" and doc_ids(first[3]) == doc_ids(raw) and "waiting" in first[4]
 
@@ -208,6 +211,7 @@ def test_a_stopped_evaluation_resumes_from_the_reasoning_cache(client):
     second = client.submit(**request)
     status = second.result(timeout=240)[0]
     assert "finished 1 domain" in status
+    assert re.search(r"9 reasonings \((\d+) from the cache\), \d+ new tokens in [\d.]+ s", status), status
     resumed = [output[0] for output in second.outputs() if "found in the reasoning cache" in output[0]]
     cached = int(re.search(r"\((\d+) found in the reasoning cache\)", resumed[0]).group(1))
     assert cached >= 8  # the first batch, and the one in flight when Stop was pressed, if it finished

@@ -73,3 +73,24 @@ def test_a_model_spec_is_a_model_and_a_negative_limit_is_refused(tmp_path):
     assert ReasoningPlan.from_spec(None).reasons is False
     with pytest.raises(ValueError, match="limit"):
         list(run([DomainSource(str(DEMO), "demo")], ReasoningPlan(), limit=-1))
+
+
+@pytest.mark.slow
+def test_reasoning_cost_is_recorded_per_domain_and_priced(tmp_path, monkeypatch, capsys):
+    """The embedded model, 8 new tokens, 2 queries: results.json and the CLI say what the reasonings cost; a rerun
+    takes them from the cache and still reports what they cost when written."""
+    monkeypatch.setenv("TSQR_CACHE", str(tmp_path / "cache"))
+    command = ["evaluate", "--data", str(DEMO), "--domain", "demo", "--reasoned", "default", "--limit", "2",
+               "--max-new-tokens", "8", "--price-per-mtok", "10", "--out", str(tmp_path / "out")]
+    assert main(command) == 0
+    printed = capsys.readouterr().out
+    cost = json.loads((tmp_path / "out" / "results.json").read_text())["demo"]["cost"]
+    assert cost["reasonings"] == 2 and cost["from_cache"] == 0 and 2 <= cost["new_tokens"] <= 16
+    assert cost["seconds"] > 0 and cost["tokens_per_second"] == pytest.approx(cost["new_tokens"] / cost["seconds"],
+                                                                              rel=0.01)
+    assert cost["price"] == pytest.approx(cost["new_tokens"] / 1e6 * 10) and cost["hardware"].startswith(("CPU", "CUDA"))
+    assert f"demo: 2 reasonings (0 from the cache), {cost['new_tokens']} new tokens" in printed
+
+    assert main(command) == 0
+    again = json.loads((tmp_path / "out" / "results.json").read_text())["demo"]["cost"]
+    assert again["from_cache"] == 2 and again["new_tokens"] == cost["new_tokens"]

@@ -14,6 +14,8 @@ import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from tsqr.reasoner import CacheRow
+
 if TYPE_CHECKING:
     from tsqr.app.charts import QueryChange
     from tsqr.app.search import Comparison, SideResults
@@ -68,6 +70,19 @@ def scores_markdown(comparison: "Comparison") -> str:
         raw, reasoned = comparison.raw.ndcg or 0.0, comparison.reasoned.ndcg or 0.0
         line += f" &rarr; reasoned **{_score(comparison.reasoned.ndcg)}** ({reasoned - raw:+.3f})"
     return line
+
+
+def cost_markdown(row: CacheRow | None, generated: bool, hardware: str, bm25_seconds: float) -> str:
+    """What this search cost: the reasoning's new tokens and seconds (as its cache row recorded them) and BM25's
+    time, so a user sees that reasoning is the whole cost and what it would be on this hardware."""
+    bm25 = f"BM25 {1000 * bm25_seconds:.1f} ms"
+    if row is None:
+        return f"_Cost: no generation; {bm25}._"
+    rate = row.new_tokens / row.seconds if row.seconds > 0 else 0.0
+    spent = f"{row.new_tokens} tokens in {row.seconds:.1f} s ({rate:.1f} tokens/s)"
+    if generated:
+        return f"_Cost: {spent} on {hardware}; {bm25}._"
+    return f"_Cost: from the reasoning cache (written as {spent}); {bm25}._"
 
 
 def _rank(rank: int | None) -> str:
