@@ -109,7 +109,7 @@ def smollm_tokenizer(embedded_gguf, tmp_path_factory) -> Path:
 
 
 def write_tiny_model(arch: str, tokenizer_folder: Path, folder: Path) -> Path:
-    """Two layers, random weights drawn wide (init 0.5) so greedy choices are clear-cut, Qwen2 with q/k/v biases."""
+    """Two layers, random weights (and q/k/v biases) drawn wide, std 0.5, so greedy choices are clear-cut."""
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
@@ -121,12 +121,12 @@ def write_tiny_model(arch: str, tokenizer_folder: Path, folder: Path) -> Path:
     torch.manual_seed(0)
     if arch == "qwen2":
         model = Qwen2ForCausalLM(Qwen2Config(**settings))
-        with torch.no_grad():
-            for name, parameter in model.named_parameters():
-                if name.endswith(".bias"):
-                    parameter.normal_(0.0, 0.5)  # zero biases would hide a bias written to the wrong tensor
-    else:
-        model = LlamaForCausalLM(LlamaConfig(**settings))  # untied: lm_head becomes output.weight
+    else:  # untied, so lm_head becomes output.weight; with biases, which are re-interleaved like their rows
+        model = LlamaForCausalLM(LlamaConfig(**settings, attention_bias=True))
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if name.endswith(".bias"):
+                parameter.normal_(0.0, 0.5)  # zero biases would hide a bias written to the wrong place
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
@@ -151,7 +151,7 @@ def test_tiny_checkpoint_exported_f32_writes_what_transformers_writes(arch, smol
     types = {tensor.name: tensor.tensor_type.name for tensor in gguf.GGUFReader(quantised).tensors}
     assert types["blk.0.attn_q.weight"] == types["token_embd.weight"] == "Q8_0"
     assert types["blk.0.attn_norm.weight"] == "F32"
-    assert ("blk.0.attn_q.bias" in types) == (arch == "qwen2") and ("output.weight" in types) == (arch == "llama")
+    assert "blk.0.attn_q.bias" in types and ("output.weight" in types) == (arch == "llama")
     assert all(text.strip() for text in greedy_texts(f"llamacpp:{quantised}"))
 
 

@@ -148,6 +148,9 @@ def _write_hyperparameters(writer: Any, config: dict[str, Any], checkpoint: Path
     if scaling.get("rope_type", scaling.get("type", "default")) not in ("default", None):
         raise ExportError(f"{checkpoint / 'config.json'}: RoPE scaling {scaling.get('rope_type')!r} is not "
                           "supported by export-gguf; use llama.cpp's convert_hf_to_gguf.py")
+    if config.get("use_sliding_window"):
+        raise ExportError(f"{checkpoint / 'config.json'}: use_sliding_window is set, which llama.cpp's "
+                          f"{config['model_type']} does not implement; use llama.cpp's convert_hf_to_gguf.py")
     heads = _config_int(config, "num_attention_heads", checkpoint)
     hidden = _config_int(config, "hidden_size", checkpoint)
     head_dim = config.get("head_dim") or hidden // heads
@@ -261,10 +264,10 @@ def tensor_plan(checkpoint: Path, config: dict[str, Any], arch: Any, out_type: s
         byte_shape = gguf.quant_shape_to_byte_shape(shape, qtype) if qtype == gguf.GGMLQuantizationType.Q8_0 \
             else shape
         itemsize = {gguf.GGMLQuantizationType.F32: 4, gguf.GGMLQuantizationType.F16: 2}.get(qtype, 1)
-        permute = 0
-        if arch == gguf.MODEL_ARCH.LLAMA and source.endswith("q_proj.weight"):
+        permute = 0  # Llama's query/key rows (and their biases, when attention_bias is set) are re-interleaved
+        if arch == gguf.MODEL_ARCH.LLAMA and source.endswith(("q_proj.weight", "q_proj.bias")):
             permute = heads
-        elif arch == gguf.MODEL_ARCH.LLAMA and source.endswith("k_proj.weight"):
+        elif arch == gguf.MODEL_ARCH.LLAMA and source.endswith(("k_proj.weight", "k_proj.bias")):
             permute = kv_heads
         plan.append(TensorPlan(source, file, name, shape, qtype, int(np.prod(byte_shape)) * itemsize, permute))
     return plan
