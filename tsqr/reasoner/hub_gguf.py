@@ -112,7 +112,7 @@ def _listing(spec: HubGGUFSpec, cache: Path) -> tuple[str, list[str], bool]:
         cached = cached_listing(spec.repo, cache)
         if cached is None:
             raise not_found(f"model {str(spec)!r} is not in the hub cache {cache} and HF_HUB_OFFLINE forbids "
-                               "downloading it: unset HF_HUB_OFFLINE (or download it once online)")
+                            "downloading it: unset HF_HUB_OFFLINE (or download it once online)")
         return (*cached, True)
     from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
 
@@ -120,15 +120,15 @@ def _listing(spec: HubGGUFSpec, cache: Path) -> tuple[str, list[str], bool]:
         return (*_online_listing(spec.repo), False)
     except GatedRepoError as error:
         raise not_found(f"hub repository {spec.repo!r} is gated: accept its terms on the hub and log in "
-                           f"(`hf auth login`): {_first_line(error)}") from error
+                        f"(`hf auth login`): {_first_line(error)}") from error
     except (RepositoryNotFoundError, RevisionNotFoundError) as error:
         raise not_found(f"hub repository {spec.repo!r} not found (a private one needs `hf auth login`); "
-                           f"tried for {str(spec)!r}") from error
+                        f"tried for {str(spec)!r}") from error
     except Exception as error:  # network down, proxy, server error: the cache may still have it
         cached = cached_listing(spec.repo, cache)
         if cached is None:
             raise not_found(f"model {str(spec)!r}: the hub did not answer ({_first_line(error)}) and the repo "
-                               f"is not in the hub cache {cache}") from error
+                            f"is not in the hub cache {cache}") from error
         return (*cached, True)
 
 
@@ -150,17 +150,17 @@ def choose_files(spec: HubGGUFSpec, files: list[str]) -> list[str]:
     if spec.filename is not None:
         if spec.filename not in files:
             raise not_found(f"{spec.repo} has no file {spec.filename!r} (as a local file it does not exist "
-                               f"either); {available}")
+                            f"either); {available}")
         return _with_shards(spec.filename, ggufs)
     word = re.compile(rf"(?<![a-z0-9]){re.escape(spec.quant.lower())}(?![a-z0-9_])")
     matches = [name for name in ggufs if word.search(PurePosixPath(name).name.lower())]
     if not matches:
         raise not_found(f"no GGUF file in {spec.repo} matches quant {spec.quant!r} (case-insensitive); "
-                           f"{available}")
+                        f"{available}")
     models = sorted({SHARD.sub(".gguf", name) for name in matches})
     if len(models) > 1:
         raise not_found(f"quant {spec.quant!r} matches several GGUF files in {spec.repo}: "
-                           f"{', '.join(models)}; name one as {spec.repo}/FILE.gguf")
+                        f"{', '.join(models)}; name one as {spec.repo}/FILE.gguf")
     return _with_shards(min(matches), ggufs)
 
 
@@ -194,5 +194,5 @@ def fetch_hub_gguf(spec: HubGGUFSpec | str) -> HubGGUF:
                                               local_files_only=from_cache)))
         except Exception as error:  # network, disk full, interrupted: one line, not a stack of HTTP internals
             raise not_found(f"could not fetch {parsed.repo}/{name} (commit {commit[:8]}) into {cache}: "
-                               f"{_first_line(error)}") from error
+                            f"{_first_line(error)}") from error
     return HubGGUF(parsed.repo, names[0], commit, paths[0])
