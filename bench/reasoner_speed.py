@@ -4,13 +4,15 @@ Usage:
     python bench/reasoner_speed.py                                   # both backends, 128 new tokens, batch 1 and 8
     python bench/reasoner_speed.py --backends llama.cpp --max-new-tokens 256 --threads 2
     python bench/reasoner_speed.py --skip-e2e
+    python bench/reasoner_speed.py --backends llama.cpp --models qr.gguf,owner/repo:Q8_0 --skip-e2e   # other GGUFs
 
 Prints markdown tables: load time and tokens/s (greedy, TongSearch prompt, repetition penalty 1.05, caching off)
 at batch 1 and batch 8 for SmolLM2-135M-Instruct on the CPU through llama.cpp (xllamacpp) and transformers
 (the GGUF dequantised to float32); then one BRIGHT-length query reasoned with the product defaults (llama.cpp,
 up to 1024 new tokens) and searched with BM25 over the demo corpus. Queries are real BRIGHT biology queries when
 ../shared/data is present, else the demo corpus's queries. Speed numbers on a shared machine vary with its
-load: the thread count used is printed, and `--threads` fixes it.
+load: the thread count used is printed, and `--threads` fixes it. `--models` adds rows for any model spec (an
+export-gguf file, a hub GGUF), timed the same way, to set beside the embedded default.
 """
 from __future__ import annotations
 
@@ -95,6 +97,7 @@ def end_to_end(query: str, threads: int) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backends", default="llama.cpp,transformers", help="comma-separated: llama.cpp,transformers")
+    parser.add_argument("--models", default="", help="comma-separated extra model specs (.gguf, owner/repo:QUANT)")
     parser.add_argument("--batches", default="1,8", help="batch sizes to time")
     parser.add_argument("--max-new-tokens", type=int, default=128)
     parser.add_argument("--threads", type=int, default=0, help="0 = the idle cores (tsqr.reasoner.threads)")
@@ -110,13 +113,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# reasoner speed: SmolLM2-135M-Instruct (embedded default), CPU, {threads} thread(s) of "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; queries: {origin}\n")
     print(f"Greedy, {args.max_new_tokens} new tokens max per query, TongSearch prompt, caching off.\n")
-    print("| backend | batch | load (s) | new tokens | seconds | tokens/s |")
+    print("| model | batch | load (s) | new tokens | seconds | tokens/s |")
     print("|---|---:|---:|---:|---:|---:|")
-    specs = {"llama.cpp": "llamacpp:default", "transformers": "transformers:default"}
-    for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
+    known = {"llama.cpp": "llamacpp:default", "transformers": "transformers:default"}
+    specs = [(f"default ({b.strip()})", known[b.strip()]) for b in args.backends.split(",") if b.strip()]
+    specs += [(spec.strip(), spec.strip()) for spec in args.models.split(",") if spec.strip()]
+    for label, spec in specs:
         for batch in [int(b) for b in args.batches.split(",")]:
-            row = throughput(specs[backend], queries, batch, args.max_new_tokens, threads)
-            print(f"| {backend} | {batch} | {row['load_s']:.1f} | {row['tokens']} | {row['seconds']:.1f} | "
+            row = throughput(spec, queries, batch, args.max_new_tokens, threads)
+            print(f"| {label} | {batch} | {row['load_s']:.1f} | {row['tokens']} | {row['seconds']:.1f} | "
                   f"{row['tok_per_s']:.1f} |", flush=True)
     if not args.skip_e2e:
         query = median_length_query(queries)

@@ -22,6 +22,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+# Run as a script (`python train/build_dataset.py`), Python puts train/ itself first on sys.path, where `train` cannot
+# be imported; the checkout root takes its place, which is what `python -m train.build_dataset` from the root gives.
+if __name__ == "__main__" and not __package__:
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 from train.data_sources import Collected, read_bright, read_corpus, read_plain_rows, read_tongsearch_json
 from train.dataset import TrainExample, TrainingSet
 from tsqr.bright import DataError

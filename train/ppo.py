@@ -24,6 +24,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+# Run as a script (`python train/ppo.py`), Python puts train/ itself first on sys.path, where `train` cannot
+# be imported; the checkout root takes its place, which is what `python -m train.ppo` from the root gives.
+if __name__ == "__main__" and not __package__:
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 from train import ppo_math
 from train.cli import parse_trainer_args, trainer_parser
 from train.dataset import TrainExample, TrainingSet

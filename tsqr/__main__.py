@@ -7,6 +7,7 @@ Usage:
     python -m tsqr reason "Why does my sourdough starter smell like nail polish?"
     python -m tsqr index --data assets/demo --domain demo
     python -m tsqr export-model default checkpoints/smollm2-start
+    python -m tsqr export-gguf checkpoints/grpo-run qr.gguf
     python -m tsqr export-reasonings SmolLM2-135M-Instruct.Q4_1.gguf-llama.cpp-b83433b0 mine.json
 
 This module parses arguments and prints; the work is tsqr.evaluate.run (the app's pipeline too) and the reasoner.
@@ -118,6 +119,15 @@ def cmd_export_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_gguf(args: argparse.Namespace) -> int:
+    from tsqr.reasoner.gguf_export import export_gguf
+
+    written = export_gguf(Path(args.checkpoint), Path(args.destination), args.type, args.tokenizer_pre)
+    print(f"wrote {written} ({written.stat().st_size / 2**20:.0f} MiB, {args.type}): "
+          f"python -m tsqr reason --model {written} \"...\"")
+    return 0
+
+
 def cmd_export_reasonings(args: argparse.Namespace) -> int:
     cache = ReasoningCache.find(args.cache)
     count = export_cache(cache, Path(args.destination), template=args.template)
@@ -167,6 +177,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("source", help="default, a hub id, a folder or a .gguf file")
     export.add_argument("destination")
     export.set_defaults(func=cmd_export_model)
+
+    to_gguf = commands.add_parser("export-gguf", help="write a checkpoint folder (train/, export-model) as a GGUF "
+                                                      "file llama.cpp runs (Llama and Qwen2)")
+    to_gguf.add_argument("checkpoint", help="folder with config.json, *.safetensors and tokenizer.json")
+    to_gguf.add_argument("destination", help="the .gguf file to write")
+    to_gguf.add_argument("--type", choices=("q8_0", "f16", "f32"), default="q8_0",
+                         help="matrix type: q8_0 (default, near float quality) or f16/f32 (the weights as trained)")
+    to_gguf.add_argument("--tokenizer-pre", help="llama.cpp pre-tokenizer name, for a tokenizer.json it does not "
+                                                 "recognise (gpt-2, smollm, qwen2 are)")
+    to_gguf.set_defaults(func=cmd_export_gguf)
 
     reasonings = commands.add_parser("export-reasonings", help="write a reasoning cache as TongSearch's "
                                                                "{query: reasoning} JSON")

