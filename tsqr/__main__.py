@@ -136,7 +136,8 @@ def cmd_export_reasonings(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="python -m tsqr", description=__doc__.split("\n\n")[0])
+    prog = "tsqr" if Path(sys.argv[0]).name == "tsqr" else "python -m tsqr"  # the installed command, or the module
+    parser = OneLineParser(prog=prog, description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     evaluate = commands.add_parser("evaluate", help="raw vs reasoned BM25 on BRIGHT domains")
