@@ -10,7 +10,9 @@ Document vectors are computed once per (corpus, model, instruction) and kept in 
 (`cache_dir("embeddings")`, see tsqr.retrieval.store); `retriever.loaded_from` names the folder they were read
 from, or is None when they were just computed. Scores are one float32 matrix product of unit vectors (no
 approximate index: BRIGHT's corpora fit in memory, and exact scores keep runs reproducible); ranking follows
-tsqr.bm25's `rank_indices`: excluded ids removed first, then descending score, ties in corpus order.
+tsqr.bm25's `rank_indices`: excluded ids removed first, then descending score, ties in corpus order. Queries are
+encoded in batches; padding a query to its batch's longest changes its vector in about the 7th digit, so one
+query's scores may differ that much between a `search` and a `search_many` (documents: once, cached).
 """
 from __future__ import annotations
 
