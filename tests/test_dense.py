@@ -197,3 +197,5 @@ def test_the_table_holds_brights_instructions_per_domain() -> None:
     assert unknown.hub_id == "my-org/my-embedder" and unknown.query_instruction("biology") == ""
     assert canonical_model("default") == canonical_model("all-MiniLM-L6-v2") == \
         "sentence-transformers/all-MiniLM-L6-v2"
+    assert canonical_model("BGE") == canonical_model(" bge ") == "BAAI/bge-large-en-v1.5"
+    assert canonical_model("/models/my-embedder") == "/models/my-embedder"

@@ -60,7 +60,7 @@ def search_samples(retriever: "Retriever", queries: Sequence[str], reasonings: S
         raise ValueError(f"{len(queries)} queries but {len(reasonings)} lists of reasonings")
     if excludes is not None and len(excludes) != len(queries):
         raise ValueError(f"{len(queries)} queries but {len(excludes)} exclusion lists")
-    excludes = [list(e) for e in excludes] if excludes is not None else [[] for _ in queries]
+    excludes = list(excludes) if excludes is not None else [() for _ in queries]
     if combine == "concat":
         texts = [compose_samples(q, r, mode, repeat) for q, r in zip(queries, reasonings)]
         return retriever.search_many(texts, k, excludes, progress=progress)

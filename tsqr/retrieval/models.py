@@ -168,17 +168,15 @@ _ALIASES: dict[str, str] = {
 
 
 def canonical_model(name: str) -> str:
-    """The hub id a name stands for: BRIGHT's short names and "default" map to hub ids (case-insensitively for
-    hub ids the table knows); anything else (another hub id, a local folder) is returned unchanged."""
+    """The hub id a name stands for: BRIGHT's short names, "default" and the table's hub ids, in any case, map to
+    the table's spelling; anything else (another hub id, a local folder) is returned unchanged."""
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"empty embedding model name {name!r}: use \"default\", a BRIGHT name "
                          f"({', '.join(sorted(r.bright_name for r in MODELS.values() if r.bright_name))}), "
                          "a hub id or a folder")
     name = name.strip()
-    if name in _ALIASES:
-        return _ALIASES[name]
-    by_lower = {hub_id.lower(): hub_id for hub_id in MODELS}
-    return by_lower.get(name.lower(), name)
+    known = {alias.lower(): hub_id for alias, hub_id in [*((h, h) for h in MODELS), *_ALIASES.items()]}
+    return known.get(name.lower(), name)
 
 
 def recipe_for(name: str) -> ModelRecipe:

@@ -7,7 +7,9 @@ Layout of an embeddings folder (under `cache_dir("embeddings")`, named by `embed
 Why cache at all: embedding a BRIGHT domain with a 335M model on CPU takes tens of minutes, and every
 evaluation of a reasoner against the same corpus needs exactly the same document vectors. The key hashes every
 document id and content with tsqr.bm25.store's `corpus_fingerprint`, as BM25 indexes are keyed, plus everything
-that shapes a vector, so a changed corpus, model, instruction or limit never serves stale rows.
+that shapes a vector, so a changed corpus, model, instruction or limit never serves stale rows. A local model
+folder (the offline default included) is identified by a fingerprint of its files; a hub model by its id only,
+so after the hub publishes new weights under the same id, delete its folders (meta.json names the model).
 """
 from __future__ import annotations
 
