@@ -52,8 +52,8 @@ def test_scores_equal_sentence_transformers_cosine(tmp_path, sentence_transforme
 
     retriever = DenseRetriever(DOCUMENTS, Encoder("default", device="cpu", batch_size=3), cache=tmp_path,
                                progress=False)
-    expected = cos_sim(sentence_transformer.encode(QUERIES), sentence_transformer.encode([d.content for d in DOCUMENTS]))
-    expected = expected.numpy()
+    documents = sentence_transformer.encode([d.content for d in DOCUMENTS])
+    expected = cos_sim(sentence_transformer.encode(QUERIES), documents).numpy()
     assert np.allclose(retriever.scores_many(QUERIES), expected, atol=1e-5, rtol=0)
     for query, row in zip(QUERIES, expected):
         hits = retriever.search(query, k=len(DOCUMENTS))

@@ -1,21 +1,24 @@
 """Which words a dense model sees before a query or a document: BRIGHT's own choices, table-driven.
 
 Usage:
-    recipe = recipe_for("bge")                              # BRIGHT's short name, or "BAAI/bge-large-en-v1.5"
-    recipe.query_instruction("biology")                     # 'Represent this biology post for searching relevant passages: '
-    recipe_for("my-org/my-model").query_instruction("x")    # '' (a model the table does not know: no instruction)
+    recipe = recipe_for("bge")              # BRIGHT's short name, or "BAAI/bge-large-en-v1.5"
+    recipe.query_instruction("biology")     # 'Represent this biology post for searching relevant passages: '
+    recipe_for("my-org/my-model").query_instruction("x")   # '': a model the table lacks gets no instruction
 
 Why a table: instruction-tuned embedders lose several nDCG points when queried without the instruction they
 were trained with, and BRIGHT's published dense numbers use one per model *and per domain*. `MODELS` owns the
 list; every other module asks it. The texts are BRIGHT's, copied from its `configs/<model>/<task>.json`
 (written by its `generate_configs.py`) and applied as its `retrievers.py` applies them:
 
-| BRIGHT name | hub id | query instruction | document instruction | max tokens |
-|---|---|---|---|---|
-| bge | BAAI/bge-large-en-v1.5 | "Represent this {task} post for searching relevant passages: " (per domain) | none | model's |
-| sbert | sentence-transformers/all-mpnet-base-v2 | none | none | model's |
-| inst-l, inst-xl | hkunlp/instructor-large, -xl | "Represent the {task} post for retrieving relevant paragraphs: " | "Represent the {task} paragraph for retrieval: " (prompt left out of pooling) | 2048 |
-| e5, sf, qwen, qwen2 | intfloat/e5-mistral-7b-instruct, Salesforce/SFR-Embedding-Mistral, Alibaba-NLP/gte-Qwen1.5-7B-instruct, gte-Qwen2-7B-instruct | "Instruct: Given a {task} post, retrieve relevant passages that help answer the post\\nQuery: " | none | 4096, 8192 for qwen |
+- bge (BAAI/bge-large-en-v1.5): query "Represent this {task} post for searching relevant passages: ";
+  documents bare; the model's own token limit.
+- sbert (sentence-transformers/all-mpnet-base-v2): no instruction.
+- inst-l, inst-xl (hkunlp/instructor-large, -xl): query "Represent the {task} post for retrieving relevant
+  paragraphs: ", documents "Represent the {task} paragraph for retrieval: ", the instruction left out of the
+  pooling; 2048 tokens.
+- e5, sf, qwen, qwen2 (intfloat/e5-mistral-7b-instruct, Salesforce/SFR-Embedding-Mistral,
+  Alibaba-NLP/gte-Qwen1.5-7B-instruct, Alibaba-NLP/gte-Qwen2-7B-instruct): query "Instruct: Given a {task} post,
+  retrieve relevant passages that help answer the post\nQuery: "; documents bare; 4096 tokens, 8192 for qwen.
 
 `{task}` is the domain name as BRIGHT passes it ("biology", "earth_science"); pony, leetcode, aops and the two
 theoremqa domains have their own fixed texts (see `_BRIGHT`), and long-document runs say "documents" where
@@ -72,8 +75,8 @@ _BRIGHT: dict[str, dict[str, tuple[str, str, str, str]]] = {
                           "Represent the Math theorem for retrieval: ") * 2,
     },
     "instruct": {
-        "stackexchange": ("Instruct: Given a {task} post, retrieve relevant passages that help answer the post\nQuery: ",
-                          "",
+        "stackexchange": ("Instruct: Given a {task} post, retrieve relevant passages that help answer the post\n"
+                          "Query: ", "",
                           "Instruct: Given a {task} post, retrieve relevant documents that help answer the post\n"
                           "Query: ", ""),
         "pony": ("Instruct: Given a {task} question, retrieve relevant passages that help answer the question\n"
