@@ -16,7 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tsqr.bm25 import load_or_build
 from tsqr.records import Document
+from tsqr.retrieval.dense import DenseRetriever
+from tsqr.retrieval.encoder import Encoder
+from tsqr.retrieval.hybrid import HybridRetriever, check_hybrid_options
 
 if TYPE_CHECKING:
     from tsqr.bm25 import Index
@@ -80,9 +84,6 @@ def build_retriever(spec: RetrieverSpec | str, documents: Sequence[Document], *,
     Index takes its scoring per search call, as it always has). `cache` is the embeddings folder (default: tsqr's).
     Every retriever's `search_many` takes `progress` by keyword (BM25's fourth positional is its scoring).
     """
-    from tsqr.bm25 import load_or_build
-    from tsqr.retrieval.hybrid import HybridRetriever, check_hybrid_options
-
     if isinstance(spec, str):
         spec = parse_retriever_spec(spec)
     if spec.kind == "hybrid":
@@ -91,9 +92,6 @@ def build_retriever(spec: RetrieverSpec | str, documents: Sequence[Document], *,
         bm25_index = load_or_build(documents, progress=progress)
     if spec.kind == "bm25":
         return bm25_index
-    from tsqr.retrieval.dense import DenseRetriever
-    from tsqr.retrieval.encoder import Encoder
-
     encoder = Encoder(spec.model, domain=domain, long=long, device=device, batch_size=batch_size)
     dense = DenseRetriever(documents, encoder, cache=cache, progress=progress)
     if spec.kind == "dense":
