@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from tsqr.bm25 import rank_indices
+from tsqr.paths import cache_dir
 from tsqr.records import Document, Hit
 from tsqr.retrieval.base import Positions, check_batch
 from tsqr.retrieval.encoder import Encoder
@@ -47,8 +48,6 @@ def load_or_encode(documents: Sequence[Document], encoder: Encoder, cache: Path 
                    progress: bool = True) -> tuple[np.ndarray, Path | None]:
     """The document matrix, read from the cache when this corpus was embedded the same way before, else
     encoded and saved; returns (matrix, folder it was read from or None). An unreadable entry is re-encoded."""
-    from tsqr.paths import cache_dir
-
     spec = encoder.spec
     folder = Path(cache if cache is not None else cache_dir("embeddings")) / embeddings_key(documents, spec)
     if (folder / "meta.json").is_file():

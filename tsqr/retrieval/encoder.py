@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from tsqr.embedding import resolve_model
+from tsqr.reasoner.identity import folder_fingerprint
 from tsqr.retrieval.models import canonical_model, recipe_for
 from tsqr.retrieval.store import EmbeddingSpec
 
@@ -82,8 +83,6 @@ class Encoder:
         """What decides a document vector, for the cache key: a local folder is fingerprinted by its files."""
         identity = self.model_name
         if Path(self.location).is_dir():
-            from tsqr.reasoner.identity import folder_fingerprint
-
             identity = f"{self.model_name}@{folder_fingerprint(Path(self.location))}"
         return EmbeddingSpec(model=self.model_name, identity=identity,
                              document_instruction=self.document_instruction, max_length=self.recipe.max_length,
