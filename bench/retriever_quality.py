@@ -41,13 +41,13 @@ def query_sides(domain: Domain, args: argparse.Namespace) -> dict[str, list[str]
     for mode in ("replace", "concat"):
         sides[f"`reasoning` field, {mode}"] = [compose_query(ex.query, ex.reasoning, mode) for ex in examples]
     if args.reasoned:
-        from tsqr.evaluate import reasoned_texts
         from tsqr.reasoner import GenerationSettings, load_reasoner
 
         reasoner = load_reasoner(args.reasoned, GenerationSettings(max_new_tokens=args.max_new_tokens))
-        texts = reasoned_texts(domain, reasoner)
+        unique = list(dict.fromkeys(ex.query for ex in examples))
+        by_query = {query: result.text for query, result in zip(unique, reasoner.reason(unique))}
         for mode in ("replace", "concat"):
-            sides[f"{args.reasoned} reasoning, {mode}"] = [compose_query(ex.query, texts[ex.id], mode)
+            sides[f"{args.reasoned} reasoning, {mode}"] = [compose_query(ex.query, by_query[ex.query], mode)
                                                            for ex in examples]
     return sides
 
