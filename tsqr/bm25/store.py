@@ -49,9 +49,16 @@ class SavedIndex:
 def corpus_key(documents: Sequence[Document], analyzer_fingerprint: str, k1: float, b: float) -> str:
     """A folder name that changes whenever anything the index depends on changes: every id and content (in
     order), the analyzer and its version, k1, b and this file format."""
-    digest = hashlib.sha256()
     header = json.dumps({"format": FORMAT, "version": VERSION, "analyzer": analyzer_fingerprint,
                          "k1": float(k1), "b": float(b)}, sort_keys=True)
+    return corpus_fingerprint(documents, header)
+
+
+def corpus_fingerprint(documents: Sequence[Document], header: str) -> str:
+    """"<n>docs-<24 hex>": a hash of `header` (what was computed from the corpus, and how) and every document id
+    and content in order, each length-prefixed so no two corpora collide by shifting text between fields.
+    Shared by every on-disk cache keyed by a corpus (BM25 indexes, dense embeddings)."""
+    digest = hashlib.sha256()
     digest.update(header.encode())
     for doc in documents:
         for field in (doc.id, doc.content):

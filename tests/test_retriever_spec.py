@@ -1,0 +1,54 @@
+"""The --retriever text: parsed into RetrieverSpec, refused with a message that says what is accepted, built."""
+from __future__ import annotations
+
+import pytest
+
+from tsqr.bm25 import Index
+from tsqr.records import Document
+from tsqr.retrieval import RetrieverSpec, build_retriever, parse_retriever_spec
+
+
+@pytest.mark.parametrize("text, kind, model, label", [
+    ("bm25", "bm25", None, "bm25"),
+    ("BM25", "bm25", None, "bm25"),
+    ("dense", "dense", "default", "dense"),
+    ("dense:BAAI/bge-large-en-v1.5", "dense", "BAAI/bge-large-en-v1.5", "dense:BAAI/bge-large-en-v1.5"),
+    (" hybrid ", "hybrid", "default", "hybrid"),
+    ("hybrid:bge", "hybrid", "bge", "hybrid:bge"),
+    ("dense:C:\\models\\my-embedder", "dense", "C:\\models\\my-embedder", "dense:C:\\models\\my-embedder"),
+])
+def test_accepted_forms(text: str, kind: str, model: str | None, label: str) -> None:
+    spec = parse_retriever_spec(text)
+    assert spec == RetrieverSpec(kind, model)
+    assert str(spec) == label and parse_retriever_spec(str(spec)) == spec
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "empty retriever"),
+    ("splade", "unknown retriever 'splade': use bm25, dense, dense:MODEL, hybrid or hybrid:MODEL"),
+    ("bm25:anything", "bm25 takes no model"),
+    ("dense:", "names no model after the colon"),
+    ("hybrid:  ", "names no model after the colon"),
+])
+def test_refused_forms(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_retriever_spec(text)
+
+
+def test_the_record_checks_itself() -> None:
+    with pytest.raises(ValueError, match="unknown retriever kind 'sparse'"):
+        RetrieverSpec("sparse")
+    with pytest.raises(ValueError, match="bm25 takes no model"):
+        RetrieverSpec("bm25", "bge")
+    with pytest.raises(ValueError, match="needs a model name"):
+        RetrieverSpec("dense", "")
+    with pytest.raises(AttributeError):
+        RetrieverSpec("dense").kind = "bm25"  # frozen
+
+
+def test_bm25_builds_or_reuses_the_bm25_index() -> None:
+    documents = [Document("a", "cats purr"), Document("b", "dogs bark")]
+    index = Index.build(documents, progress=False)
+    assert build_retriever("bm25", documents, bm25_index=index) is index
+    built = build_retriever(RetrieverSpec("bm25"), documents, progress=False)
+    assert isinstance(built, Index) and built.search("purring cat", k=1)[0].doc_id == "a"

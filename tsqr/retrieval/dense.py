@@ -1,0 +1,108 @@
+"""Dense retrieval: cosine similarity between a query vector and every document vector, exactly.
+
+Usage:
+    retriever = DenseRetriever(documents)                             # offline all-MiniLM-L6-v2, cached on disk
+    retriever = DenseRetriever(documents, Encoder("bge", domain="biology"))
+    hits = retriever.search("why do cats purr", k=10, exclude=["doc-3"])
+    runs = retriever.search_many(queries, k=1000, excludes=[ex.excluded_ids for ex in examples])
+
+Document vectors are computed once per (corpus, model, instruction) and kept in the tsqr cache
+(`cache_dir("embeddings")`, see tsqr.retrieval.store); `retriever.loaded_from` names the folder they were read
+from, or is None when they were just computed. Scores are one float32 matrix product of unit vectors (no
+approximate index: BRIGHT's corpora fit in memory, and exact scores keep runs reproducible); ranking follows
+tsqr.bm25's `rank_indices`: excluded ids removed first, then descending score, ties in corpus order. Queries are
+encoded in batches; padding a query to its batch's longest changes its vector in about the 7th digit, so one
+query's scores may differ that much between a `search` and a `search_many` (documents: once, cached).
+"""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from tsqr.bm25 import rank_indices
+from tsqr.paths import cache_dir
+from tsqr.records import Document, Hit
+from tsqr.retrieval.base import Positions, check_batch
+from tsqr.retrieval.encoder import Encoder
+from tsqr.retrieval.store import embeddings_key, read_embeddings, write_embeddings
+
+QUERY_BLOCK = 256  # queries scored per matrix product: bounds the (block x corpus) score matrix in memory
+
+
+def _check_documents(documents: Sequence[Document]) -> None:
+    if len(documents) == 0:
+        raise ValueError("cannot build a dense retriever over an empty corpus (0 documents)")
+    seen: dict[str, int] = {}
+    for position, doc in enumerate(documents):
+        if not isinstance(getattr(doc, "content", None), str) or not isinstance(getattr(doc, "id", None), str):
+            raise TypeError(f"documents[{position}] is not a tsqr.records.Document(id: str, content: str)")
+        if doc.id in seen:
+            raise ValueError(f"duplicate document id {doc.id!r} at positions {seen[doc.id]} and {position}")
+        seen[doc.id] = position
+
+
+def load_or_encode(documents: Sequence[Document], encoder: Encoder, cache: Path | None = None,
+                   progress: bool = True) -> tuple[np.ndarray, Path | None]:
+    """The document matrix, read from the cache when this corpus was embedded the same way before, else
+    encoded and saved; returns (matrix, folder it was read from or None). An unreadable entry is re-encoded."""
+    spec = encoder.spec
+    folder = Path(cache if cache is not None else cache_dir("embeddings")) / embeddings_key(documents, spec)
+    if (folder / "meta.json").is_file():
+        try:
+            return read_embeddings(folder, len(documents), spec), folder
+        except ValueError as error:
+            warnings.warn(f"re-embedding the unreadable cached embeddings {folder}: {error}", stacklevel=2)
+    matrix = encoder.encode_documents([doc.content for doc in documents], progress=progress)
+    write_embeddings(folder, matrix, spec)
+    return matrix, None
+
+
+class DenseRetriever:
+    """Exact cosine-similarity search over one corpus's document vectors."""
+
+    def __init__(self, documents: Sequence[Document], encoder: Encoder | str = "default", *,
+                 cache: Path | None = None, progress: bool = True) -> None:
+        _check_documents(documents)
+        self.encoder = encoder if isinstance(encoder, Encoder) else Encoder(encoder)
+        self.doc_ids: list[str] = [doc.id for doc in documents]
+        self.embeddings, self.loaded_from = load_or_encode(documents, self.encoder, cache, progress)
+        self._positions = Positions(self.doc_ids)
+
+    @property
+    def name(self) -> str:
+        """The model's hub id (or folder), for labels."""
+        return self.encoder.model_name
+
+    def scores_many(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), n_docs) float32 cosine similarities, documents in `doc_ids` order."""
+        return self.encoder.encode_queries(texts) @ self.embeddings.T
+
+    def scores(self, text: str) -> np.ndarray:
+        """One cosine similarity per document, in `doc_ids` order."""
+        return self.scores_many([text])[0]
+
+    def _hits(self, scores: np.ndarray, k: int, exclude: Iterable[str]) -> list[Hit]:
+        order = rank_indices(scores, k, self._positions.excluded(exclude))
+        return [Hit(self.doc_ids[i], score) for i, score in zip(order.tolist(), scores[order].tolist())]
+
+    def search(self, text: str, k: int = 1000, exclude: Iterable[str] = ()) -> list[Hit]:
+        """The k documents most similar to `text`, best first, never one of `exclude` (unknown ids ignored)."""
+        return self.search_many([text], k, [exclude], progress=False)[0]
+
+    def search_many(self, texts: Sequence[str], k: int = 1000, excludes: Sequence[Iterable[str]] | None = None,
+                    progress: bool = True) -> list[list[Hit]]:
+        """`search` for each text (encoded and scored in blocks); `excludes[i]` applies to `texts[i]`."""
+        from tqdm.auto import tqdm
+
+        check_batch(texts, k, excludes)
+        results: list[list[Hit]] = []
+        with tqdm(total=len(texts), desc="Dense search", unit="query", disable=not progress) as bar:
+            for start in range(0, len(texts), QUERY_BLOCK):
+                block = self.scores_many(texts[start:start + QUERY_BLOCK])
+                for offset, row in enumerate(block):
+                    results.append(self._hits(row, k, excludes[start + offset] if excludes is not None else ()))
+                bar.update(len(block))
+        return results
