@@ -38,17 +38,17 @@ def reports():
 
 def test_summary_table_rows_are_the_report_means_x100_with_an_average(reports):
     rows = summary_table(reports)
-    by_key = {(row[0], row[2]): row for row in rows}
+    by_key = {(row[0], row[3]): row for row in rows}
     for report in reports:
         for measure, label in zip(MEASURES, ("nDCG@10", "R@10", "R@100", "MRR")):
-            domain, queries, _, raw, reasoned, delta = by_key[(report.domain, label)]
-            assert queries == 4
+            domain, retriever, queries, _, raw, reasoned, delta = by_key[(report.domain, label)]
+            assert queries == 4 and retriever == "bm25"
             assert raw == round(100 * report.raw.mean[measure], 1)
             assert reasoned == round(100 * report.reasoned.mean[measure], 1)
             assert delta == pytest.approx(reasoned - raw, abs=0.11)
     average = by_key[("average", "nDCG@10")]
-    assert average[1] == 8
-    assert average[3] == pytest.approx((by_key[("helped", "nDCG@10")][3] + by_key[("mixed", "nDCG@10")][3]) / 2,
+    assert average[2] == 8
+    assert average[4] == pytest.approx((by_key[("helped", "nDCG@10")][4] + by_key[("mixed", "nDCG@10")][4]) / 2,
                                        abs=0.06)
 
 
@@ -89,7 +89,7 @@ def test_raw_only_reports_chart_without_a_reasoned_side():
     raw_only.reasoned = None
     assert len(domain_bars([raw_only]).data) == 1
     assert biggest_changes([raw_only]) == ([], [])
-    assert summary_table([raw_only])[0][4] is None
+    assert summary_table([raw_only])[0][5] is None
 
 
 def _row(rank: int, doc_id: str, gold: bool) -> ResultRow:

@@ -93,3 +93,22 @@ def test_outputs_match_the_report(domain_and_index, tmp_path):
         assert sum(1 for _ in csv.DictReader(handle)) == 2 * len(domain.examples) * len(report.config.measures)
     run = read_run(tmp_path / "toy.reasoned.trec")
     assert [h.doc_id for h in run["q-tides"]] == [h.doc_id for h in report.reasoned.run["q-tides"]]
+
+
+def test_several_samples_are_joined_or_their_runs_fused(domain_and_index):
+    """Two samples per query, one naming the concept and one off topic: joined, the good one still finds the gold
+    document; fused by RRF, the run equals the fusion of the two samples' own runs."""
+    from tsqr.fusion import reciprocal_rank_fusion
+
+    domain, index = domain_and_index
+    samples = {f"q-{name}": (text, "unrelated words about weather and football") for name, text in TOPICS.items()}
+    joined = evaluate_domain(domain, index, samples, EvaluationConfig(), progress=False)
+    assert joined.reasoned.mean["R@100"] == pytest.approx(1.0)
+    assert joined.reasoned.searched["q-tides"] == f"{TOPICS['tides']} unrelated words about weather and football"
+
+    fused = evaluate_domain(domain, index, samples, EvaluationConfig(sample_combination="rrf"), progress=False)
+    for ex in domain.examples:
+        runs = [index.search(text, k=1000, exclude=ex.excluded_ids) for text in samples[ex.id]]
+        assert fused.reasoned.run[ex.id] == reciprocal_rank_fusion(runs, depth=1000)
+    with pytest.raises(ValueError, match="sample combination"):
+        EvaluationConfig(sample_combination="vote")

@@ -94,3 +94,48 @@ def test_reasoning_cost_is_recorded_per_domain_and_priced(tmp_path, monkeypatch,
     assert main(command) == 0
     again = json.loads((tmp_path / "out" / "results.json").read_text())["demo"]["cost"]
     assert again["from_cache"] == 2 and again["new_tokens"] == cost["new_tokens"]
+
+
+@pytest.mark.slow
+def test_dense_and_hybrid_retrievers_run_through_the_cli_and_say_so(tmp_path, monkeypatch, capsys):
+    """The offline MiniLM: the CLI's dense scores are those of the dense retriever's own runs, and every output
+    names the retriever that produced it."""
+    from tsqr.bright import load_domain
+    from tsqr.metrics import evaluate, mean_scores
+    from tsqr.retrieval import build_retriever
+
+    monkeypatch.setenv("TSQR_CACHE", str(tmp_path / "cache"))
+    reasonings = demo_reasonings(tmp_path / "reasonings.json", every=1)
+    for retriever in ("dense", "hybrid"):
+        out = tmp_path / retriever
+        assert main(["evaluate", "--data", str(DEMO), "--domain", "demo", "--reasoned", str(reasonings),
+                     "--retriever", retriever, "--out", str(out)]) == 0
+        assert f"demo                  {retriever}" in capsys.readouterr().out
+        results = json.loads((out / "results.json").read_text())["demo"]
+        assert results["config"]["retriever"] == retriever
+        assert all(line.split(",")[1] == retriever for line in (out / "summary.csv").read_text().splitlines()[1:])
+
+    domain = load_domain(str(DEMO), "demo")
+    dense = build_retriever("dense", domain.documents, domain="demo", progress=False)
+    hits = dense.search_many([ex.query for ex in domain.examples], k=1000,
+                             excludes=[ex.excluded_ids for ex in domain.examples], progress=False)
+    raw = mean_scores(evaluate(domain.qrels(), {ex.id: h for ex, h in zip(domain.examples, hits)}, ["nDCG@10"]))
+    cli = json.loads((tmp_path / "dense" / "results.json").read_text())["demo"]["mean"]["raw"]["nDCG@10"]
+    assert cli == pytest.approx(raw["nDCG@10"], abs=1e-12)
+
+
+@pytest.mark.slow
+def test_samples_from_the_cli_are_each_cached_and_counted(tmp_path, monkeypatch):
+    """--samples 2 with TongSearch's sampling: 2 queries x 2 reasonings generated and cached on their own; a rerun
+    generates nothing."""
+    monkeypatch.setenv("TSQR_CACHE", str(tmp_path / "cache"))
+    command = ["evaluate", "--data", str(DEMO), "--domain", "demo", "--reasoned", "default", "--limit", "2",
+               "--sampling", "tongsearch", "--max-new-tokens", "8", "--samples", "2", "--sample-combination", "rrf",
+               "--seed", "3", "--out", str(tmp_path / "out")]
+    assert main(command) == 0
+    results = json.loads((tmp_path / "out" / "results.json").read_text())["demo"]
+    assert results["cost"]["reasonings"] == 4 and results["cost"]["from_cache"] == 0
+    assert results["config"]["sample_combination"] == "rrf" and len(results["reasonings"]) == 2
+    assert main(command) == 0
+    again = json.loads((tmp_path / "out" / "results.json").read_text())["demo"]
+    assert again["cost"]["from_cache"] == 4 and again["reasonings"] == results["reasonings"]

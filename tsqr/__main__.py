@@ -29,6 +29,7 @@ from tsqr.cli_checks import (
     output_folder,
     whole_number,
 )
+from tsqr.compose import SAMPLE_COMBINATIONS
 from tsqr.evaluate import (
     COMPOSITIONS,
     DomainSource,
@@ -40,6 +41,7 @@ from tsqr.evaluate import (
     run,
     summary_rows,
 )
+from tsqr.fusion import FUSION_METHODS
 from tsqr.reasoner import ReasonerError, ReasoningCache, export_model, load_reasoner
 from tsqr.reasoner.hardware import hardware
 from tsqr.reasonings import export_cache
@@ -69,8 +71,10 @@ def _sources(args: argparse.Namespace) -> list[DomainSource]:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     config = EvaluationConfig(scoring=args.scoring, composition=args.mode, repeat=args.repeat,
-                              long_documents=args.long)
-    plan = ReasoningPlan.from_spec(args.reasoned, settings_from_args(args), source_model=args.reasoning_model)
+                              long_documents=args.long, retriever=args.retriever, hybrid_method=args.hybrid_method,
+                              hybrid_weight=args.hybrid_weight, sample_combination=args.sample_combination)
+    plan = ReasoningPlan.from_spec(args.reasoned, settings_from_args(args), source_model=args.reasoning_model,
+                                   samples=args.samples)
     reports, files = [], ()
     events = run(_sources(args), plan, config, limit=args.limit, out_dir=Path(args.out),
                  price_per_mtok=args.price_per_mtok, hardware=hardware() if plan.model else "",
@@ -158,6 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=whole_number, default=0, help="only the first N queries of each domain")
     evaluate.add_argument("--out", type=output_folder, default="runs/latest",
                           help="folder for results.json, CSVs and TREC runs")
+    evaluate.add_argument("--retriever", default="bm25",
+                          help="bm25 (BRIGHT's), dense[:MODEL] (sentence-transformers; default the offline "
+                               "all-MiniLM-L6-v2; bge, inst-l, e5... use BRIGHT's instructions) or hybrid[:MODEL]")
+    evaluate.add_argument("--hybrid-method", choices=FUSION_METHODS, default="rrf",
+                          help="how hybrid fuses BM25 and dense: reciprocal rank, or min-max normalised scores")
+    evaluate.add_argument("--hybrid-weight", type=float, default=0.5, help="the dense share of a hybrid, in [0, 1]")
+    evaluate.add_argument("--sample-combination", choices=SAMPLE_COMBINATIONS, default="concat",
+                          help="with --samples n: join the n reasonings into one text (concat, as MuGI) or fuse "
+                               "the n runs (rrf)")
     evaluate.add_argument("--price-per-mtok", type=float, default=None,
                           help="price per million new tokens, to estimate what the reasonings cost")
     add_generation_arguments(evaluate)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 TABLE_MEASURES = ("nDCG@10", "R@10", "R@100", "RR")
 MEASURE_LABELS = {"RR": "MRR"}
-SUMMARY_HEADERS = ["domain", "queries", "measure", "raw", "reasoned", "delta"]
+SUMMARY_HEADERS = ["domain", "retriever", "queries", "measure", "raw", "reasoned", "delta"]
 RAW_COLOR, REASONED_COLOR = "#8c8c8c", "#2f6fde"
 
 
@@ -35,11 +35,11 @@ def _x100(value: float | None) -> float | None:
 
 
 def summary_table(reports: Sequence["DomainReport"], measures: Sequence[str] = TABLE_MEASURES) -> list[list]:
-    """Rows (domain, queries, measure, raw, reasoned, delta), scores x100; an "average" row per measure when
+    """Rows (domain, retriever, queries, measure, raw, reasoned, delta), scores x100; an "average" row per measure when
     there are several domains (tsqr.evaluate.summary_rows)."""
     from tsqr.evaluate import summary_rows
 
-    return [[row.domain, row.queries, measure_label(row.measure), _x100(row.raw), _x100(row.reasoned),
+    return [[row.domain, row.retriever, row.queries, measure_label(row.measure), _x100(row.raw), _x100(row.reasoned),
              _x100(row.delta)] for row in summary_rows(reports, measures)]
 
 

@@ -27,6 +27,7 @@ from tsqr.reasoner import GenerationSettings, Reasoner, load_reasoner
 from tsqr.reasoner.loading import is_model_path
 from tsqr.reasonings import load_reasonings
 from tsqr.records import Domain, Reasoning
+from tsqr.retrieval import Retriever, build_retriever
 
 # Queries asked of a model between two progress events: small enough to stop promptly, large enough that a
 # server backend keeps its window of requests full (it refills within a chunk, not across chunks).
@@ -34,6 +35,7 @@ DEFAULT_CHUNK = 64
 
 ReasonChunk = Callable[[Reasoner, list[str]], list[Reasoning]]
 OpenReasoner = Callable[[str, GenerationSettings], ContextManager[Reasoner]]
+RetrieverFor = Callable[[Domain, Index, EvaluationConfig], Retriever]
 
 
 @dataclass(frozen=True)
@@ -57,17 +59,21 @@ class ReasoningPlan:
     model: str | None = None
     settings: GenerationSettings = field(default_factory=GenerationSettings)
     chunk: int = DEFAULT_CHUNK
+    samples: int = 1
 
     @classmethod
     def from_spec(cls, spec: str | None, settings: GenerationSettings | None = None,
-                  source_model: str | None = None) -> "ReasoningPlan":
-        """A spec as users type it: "hub" or a reasoning file/folder is a source; anything else is a model."""
+                  source_model: str | None = None, samples: int = 1) -> "ReasoningPlan":
+        """A spec as users type it: "hub" or a reasoning file/folder is a source; anything else is a model
+        (`samples` > 1: that many sampled reasonings per query)."""
         if not spec:
             return cls()
         path = Path(spec).expanduser()
         if spec == "hub" or (path.exists() and not is_model_path(path)):
+            if samples > 1:
+                raise ValueError(f"--samples {samples} needs a model to sample from, not precomputed reasonings")
             return cls(source=spec, source_model=source_model)
-        return cls(model=spec, settings=settings or GenerationSettings())
+        return cls(model=spec, settings=settings or GenerationSettings(), samples=samples)
 
     @property
     def reasons(self) -> bool:
@@ -145,18 +151,33 @@ class _Run:
         # A server keeps `window` requests in flight and refills it as each completes: give it several windows'
         # worth at once, so the engine idles only at the end of a chunk, not after every few requests.
         chunk = max(1, plan.chunk, 4 * getattr(self.reasoner, "window", 0))
-        done: list[Reasoning] = []
+        done: list[list[Reasoning]] = []
         for start in range(0, len(unique), chunk):
-            done += self.reason_chunk(self.reasoner, unique[start:start + chunk])
+            queries = unique[start:start + chunk]
+            if plan.samples > 1:
+                done += self.reasoner.reason_samples(queries, plan.samples)
+            else:
+                done += [[reasoning] for reasoning in self.reason_chunk(self.reasoner, queries)]
             yield self.at(0.9 * len(done) / len(unique), f"[{domain.name}] reasoning with {self.reasoner.name}: "
                                                          f"{len(done)}/{len(unique)} queries{note}")
-        by_text = {query: reasoning.text for query, reasoning in zip(unique, done)}
-        return {ex.id: by_text[ex.query] for ex in domain.examples}, _cost(done, self.hardware)
+        by_text: dict[str, str | tuple[str, ...]] = {
+            query: samples[0].text if plan.samples == 1 else tuple(r.text for r in samples)
+            for query, samples in zip(unique, done)}
+        cost = _cost([reasoning for samples in done for reasoning in samples], self.hardware)
+        return {ex.id: by_text[ex.query] for ex in domain.examples}, cost
 
 
 def load_or_build_for(domain: Domain) -> Index:
     """The default `index_for`: the domain's BM25 index, from the on-disk cache when it was built before."""
     return load_or_build(domain.documents)
+
+
+def build_retriever_for(domain: Domain, index: Index, config: EvaluationConfig) -> Retriever:
+    """The default `retriever_for`: the config's retriever over the domain (BM25 is `index` itself; dense
+    embeddings come from their on-disk cache when the corpus was embedded before)."""
+    return build_retriever(config.retriever, domain.documents, bm25_index=index, domain=domain.name,
+                           long=config.long_documents, method=config.hybrid_method, weight=config.hybrid_weight,
+                           scoring=config.scoring)
 
 
 def _reason_chunk(reasoner: Reasoner, queries: list[str]) -> list[Reasoning]:
@@ -172,6 +193,7 @@ def run(
     out_dir: Path | None = None,
     price_per_mtok: float | None = None,
     index_for: Callable[[Domain], Index] = load_or_build_for,
+    retriever_for: RetrieverFor = build_retriever_for,
     open_reasoner: OpenReasoner | None = None,
     reason_chunk: ReasonChunk | None = None,
     hardware: str = "",
@@ -181,8 +203,9 @@ def run(
     the files rewritten with every domain finished so far. Errors (DataError, ReasonerError, ...) propagate:
     the caller shows them, and what finished is already in its events and on disk.
 
-    `index_for`, `open_reasoner` and `reason_chunk` let the app share indexes between sessions, lease models from
-    its pool and run generation on ZeroGPU; the defaults are what a single process wants.
+    `index_for`, `retriever_for`, `open_reasoner` and `reason_chunk` let the app share indexes and retrievers
+    between sessions, lease models from its pool and run generation on ZeroGPU; the defaults are what a single
+    process wants.
     """
     reports: list[DomainReport] = []
     with contextlib.ExitStack() as stack:
@@ -198,9 +221,12 @@ def run(
                 yield state.at(0.0, warning=f"[{name}] {warning}")
             yield state.at(0.0, f"[{name}] indexing {len(domain.documents)} documents")
             index = index_for(domain)
+            if config.retriever != "bm25":
+                yield state.at(0.0, f"[{name}] preparing the {config.retriever} retriever")
+            retriever = retriever_for(domain, index, config)
             reasonings, cost = yield from state.reasonings(domain)
             yield state.at(0.95, f"[{name}] retrieving and scoring {len(domain.examples)} queries")
-            report = evaluate_domain(domain, index, reasonings, config, progress=progress_bars)
+            report = evaluate_domain(domain, retriever, reasonings, config, progress=progress_bars)
             report.cost = cost
             if report.missing_reasoning:
                 yield state.at(0.95, warning=f"[{name}] {len(report.missing_reasoning)} queries have no reasoning and "

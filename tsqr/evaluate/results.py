@@ -30,6 +30,7 @@ class SummaryRow:
     measure: str
     raw: float
     reasoned: float | None
+    retriever: str = "bm25"
 
     @property
     def delta(self) -> float | None:
@@ -43,25 +44,30 @@ def summary_rows(reports: Sequence[DomainReport], measures: Sequence[str] = HEAD
     for measure in measures:
         for rep in reports:
             reasoned = None if rep.reasoned is None else rep.reasoned.mean.get(measure, 0.0)
-            rows.append(SummaryRow(rep.domain, rep.n_queries, measure, rep.raw.mean.get(measure, 0.0), reasoned))
+            rows.append(SummaryRow(rep.domain, rep.n_queries, measure, rep.raw.mean.get(measure, 0.0), reasoned,
+                                   rep.config.retriever))
     if len(reports) > 1:
         for measure in measures:
             domain_rows = [r for r in rows if r.measure == measure]
             has_reasoned = all(r.reasoned is not None for r in domain_rows)
+            retrievers = {r.retriever for r in domain_rows}
             rows.append(SummaryRow(
                 "average", sum(r.queries for r in domain_rows), measure,
                 sum(r.raw for r in domain_rows) / len(domain_rows),
-                sum(r.reasoned for r in domain_rows) / len(domain_rows) if has_reasoned else None))
+                sum(r.reasoned for r in domain_rows) / len(domain_rows) if has_reasoned else None,
+                retrievers.pop() if len(retrievers) == 1 else "mixed"))
     return rows
 
 
 def format_table(rows: Sequence[SummaryRow]) -> str:
     """A fixed-width table for terminals: one line per domain and measure, scores x100 as the paper prints."""
-    lines = [f"{'domain':<22}{'queries':>8}  {'measure':<9}{'raw':>8}{'reasoned':>10}{'delta':>8}"]
+    width = max([len("retriever"), *(len(row.retriever) for row in rows)]) + 2
+    lines = [f"{'domain':<22}{'retriever':<{width}}{'queries':>8}  {'measure':<9}{'raw':>8}{'reasoned':>10}{'delta':>8}"]
     for row in rows:
         reasoned = "" if row.reasoned is None else f"{100 * row.reasoned:.1f}"
         delta = "" if row.delta is None else f"{100 * row.delta:+.1f}"
-        lines.append(f"{row.domain:<22}{row.queries:>8}  {row.measure:<9}{100 * row.raw:>8.1f}{reasoned:>10}{delta:>8}")
+        lines.append(f"{row.domain:<22}{row.retriever:<{width}}{row.queries:>8}  {row.measure:<9}"
+                     f"{100 * row.raw:>8.1f}{reasoned:>10}{delta:>8}")
     return "\n".join(lines)
 
 
@@ -124,9 +130,9 @@ def write_outputs(reports: Sequence[DomainReport], out_dir: Path, price_per_mtok
     path = output_path(out_dir, "summary.csv")
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["domain", "queries", "measure", "raw", "reasoned", "delta"])
+        writer.writerow(["domain", "retriever", "queries", "measure", "raw", "reasoned", "delta"])
         for row in summary_rows(reports, measures=reports[0].config.measures if reports else HEADLINE_MEASURES):
-            writer.writerow([row.domain, row.queries, row.measure, row.raw, row.reasoned, row.delta])
+            writer.writerow([row.domain, row.retriever, row.queries, row.measure, row.raw, row.reasoned, row.delta])
     written.append(path)
 
     path = output_path(out_dir, "per_query.csv")

@@ -1,9 +1,11 @@
 """One domain scored raw vs reasoned: queries -> runs -> per-query and mean measures, BRIGHT's protocol.
 
-BM25 over the domain's documents, excluded ids removed before the top `depth` are kept, binary qrels from
-`gold_ids`, pytrec_eval-identical measures. Two independent axes say how: `scoring` (how BM25 weighs terms:
-tsqr.bm25.SCORINGS) and `composition` (how a reasoning meets the retriever: COMPOSITIONS). They used to be one
-list ("fusion" was a scoring), which hid that fusion is a way raw and reasoned meet, like replace and concat.
+A retriever over the domain's documents (BM25 by default; dense or hybrid, tsqr.retrieval), excluded ids removed
+before the top `depth` are kept, binary qrels from `gold_ids`, pytrec_eval-identical measures. Independent axes
+say how: `retriever`, `scoring` (how BM25 weighs terms: tsqr.bm25.SCORINGS) and `composition` (how a reasoning
+meets the retriever: COMPOSITIONS). Scoring and composition used to be one list ("fusion" was a scoring), which
+hid that fusion is a way raw and reasoned meet, like replace and concat. A query may have several sampled
+reasonings: `sample_combination` joins them into one text (concat, as MuGI) or fuses their runs (rrf).
 
 Usage:
     report = evaluate_domain(domain, index, reasonings={qid: text}, config=EvaluationConfig(composition="concat"))
@@ -15,10 +17,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tsqr.bm25 import SCORINGS, Index
+from tsqr.compose import SAMPLE_COMBINATIONS, compose_samples, search_samples
 from tsqr.fusion import reciprocal_rank_fusion
 from tsqr.metrics import evaluate, mean_scores, parse_measure
 from tsqr.reasoner.prompts import COMPOSE_MODES, compose_query
 from tsqr.records import Domain, Run
+from tsqr.retrieval import Retriever, check_hybrid_options, parse_retriever_spec
 
 # replace and concat compose one text (tsqr.reasoner.prompts); fuse searches the reasoning alone and fuses that
 # run with the raw run by reciprocal rank.
@@ -34,6 +38,10 @@ class EvaluationConfig:
     scoring: str = "bright"
     composition: str = "replace"
     repeat: int = 1
+    retriever: str = "bm25"
+    hybrid_method: str = "rrf"
+    hybrid_weight: float = 0.5
+    sample_combination: str = "concat"
     depth: int = 1000
     measures: tuple[str, ...] = DEFAULT_MEASURES
     long_documents: bool = False
@@ -47,13 +55,24 @@ class EvaluationConfig:
             raise ValueError(f"depth must be positive, got {self.depth}")
         if self.repeat < 1:
             raise ValueError(f"repeat must be at least 1, got {self.repeat}")
+        object.__setattr__(self, "retriever", str(parse_retriever_spec(self.retriever)))  # one spelling per retriever
+        check_hybrid_options(self.hybrid_method, self.hybrid_weight, self.scoring)
+        if self.sample_combination not in SAMPLE_COMBINATIONS:
+            raise ValueError(f"unknown sample combination {self.sample_combination!r}; choose one of "
+                             f"{', '.join(SAMPLE_COMBINATIONS)}")
         for measure in self.measures:
             parse_measure(measure)  # an unknown measure fails here, before any searching
 
-    def searched_text(self, query: str, reasoning: str) -> str:
-        """The text the reasoned side searches with (for fuse: the reasoning alone, fused with raw afterwards)."""
-        mode = "replace" if self.composition == FUSE else self.composition
-        return compose_query(query, reasoning, mode=mode, repeat=self.repeat)
+    @property
+    def text_mode(self) -> str:
+        """How a reasoning becomes search text (fuse searches the reasoning alone, then fuses with raw)."""
+        return "replace" if self.composition == FUSE else self.composition
+
+    def searched_text(self, query: str, reasoning: str | Sequence[str]) -> str:
+        """The text the reasoned side searches with; several samples are joined (the concat combination)."""
+        if isinstance(reasoning, str):
+            return compose_query(query, reasoning, mode=self.text_mode, repeat=self.repeat)
+        return compose_samples(query, reasoning, mode=self.text_mode, repeat=self.repeat)
 
 
 @dataclass
@@ -111,11 +130,29 @@ class DomainReport:
         return (self.raw,) if self.reasoned is None else (self.raw, self.reasoned)
 
 
-def _search(index: Index, texts: Sequence[str], domain: Domain, config: EvaluationConfig, progress: bool) -> Run:
+def _search_many(retriever: Retriever, texts: list[str], excludes: list, config: EvaluationConfig,
+                 progress: bool) -> list:
+    if isinstance(retriever, Index):  # BM25 takes its scoring per search; dense and hybrid were built with theirs
+        return retriever.search_many(texts, k=config.depth, excludes=excludes, scoring=config.scoring,
+                                     progress=progress)
+    return retriever.search_many(texts, k=config.depth, excludes=excludes, progress=progress)
+
+
+def _search(retriever: Retriever, texts: Sequence[str], domain: Domain, config: EvaluationConfig,
+            progress: bool) -> Run:
     excludes = [ex.excluded_ids for ex in domain.examples]
-    hits = index.search_many(list(texts), k=config.depth, excludes=excludes, scoring=config.scoring,
-                             progress=progress)
+    hits = _search_many(retriever, list(texts), excludes, config, progress)
     return {ex.id: side_hits for ex, side_hits in zip(domain.examples, hits)}
+
+
+class _ScoredRetriever:
+    """A BM25 index with the config's scoring bound, so multi-sample search can treat every retriever alike."""
+
+    def __init__(self, retriever: Retriever, config: EvaluationConfig) -> None:
+        self.retriever, self.config = retriever, config
+
+    def search_many(self, texts, k, excludes, progress=True):
+        return _search_many(self.retriever, list(texts), list(excludes), self.config, progress)
 
 
 def _side(name: str, searched: dict[str, str], run: Run, domain: Domain, config: EvaluationConfig) -> SideResult:
@@ -125,13 +162,14 @@ def _side(name: str, searched: dict[str, str], run: Run, domain: Domain, config:
 
 def evaluate_domain(
     domain: Domain,
-    index: Index,
-    reasonings: Mapping[str, str] | None = None,
+    index: Retriever,
+    reasonings: Mapping[str, str | Sequence[str]] | None = None,
     config: EvaluationConfig = EvaluationConfig(),
     *,
     progress: bool = True,
 ) -> DomainReport:
-    """Score the raw queries and, when `reasonings` ({query id: text}) is given, the reasoned ones.
+    """Score the raw queries and, when `reasonings` ({query id: text, or several sampled texts}) is given, the
+    reasoned ones, with `index` (a BM25 Index or any tsqr.retrieval retriever).
 
     Queries without a reasoning fall back to their raw text on the reasoned side and are listed in
     `missing_reasoning`, so a partial reasoning file still gives a fair, complete comparison.
@@ -150,9 +188,16 @@ def evaluate_domain(
             report.missing_reasoning.append(ex.id)
             searched[ex.id] = ex.query
         else:
-            report.reasonings[ex.id] = reasoning
+            report.reasonings[ex.id] = reasoning if isinstance(reasoning, str) else "\n\n".join(reasoning)
             searched[ex.id] = config.searched_text(ex.query, reasoning)
     reasoned_run = _search(index, list(searched.values()), domain, config, progress)
+    sampled = [ex for ex in domain.examples if not isinstance(reasonings.get(ex.id, ""), str)]
+    if sampled and config.sample_combination == "rrf":  # each sample searched alone, the runs fused
+        fused = search_samples(_ScoredRetriever(index, config), [ex.query for ex in sampled],
+                               [list(reasonings[ex.id]) for ex in sampled], k=config.depth,
+                               excludes=[ex.excluded_ids for ex in sampled], combine="rrf", mode=config.text_mode,
+                               repeat=config.repeat, progress=progress)
+        reasoned_run.update({ex.id: hits for ex, hits in zip(sampled, fused)})
     if config.composition == FUSE:
         reasoned_run = {qid: reciprocal_rank_fusion([raw_run[qid], hits], depth=config.depth)
                         if qid not in report.missing_reasoning else raw_run[qid]
