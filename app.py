@@ -25,7 +25,7 @@ from pathlib import Path
 import gradio as gr
 
 from tsqr.app.charts import SUMMARY_HEADERS
-from tsqr.app.choices import COMPOSITION_CHOICES, SCORING_CHOICES
+from tsqr.app.choices import COMPOSITION_CHOICES, RETRIEVER_CHOICES, SCORING_CHOICES, checked_retriever
 from tsqr.app.corpora import CorpusStore, load_demo, load_uploaded_documents, shown_error
 from tsqr.app.models import (
     POOL,
@@ -116,7 +116,7 @@ def load_documents(files: list[str] | None, session_ids: list[str]):
 
 # ------------------------------------------------------------------------------------------------ search
 def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: float, scoring: str,
-           mode: str = "replace"):
+           mode: str = "replace", retriever: str = "bm25"):
     """Raw results at once, then the reasoning as it streams, then the reasoned results and the scores.
 
     Yields (reasoning, info, gold moves, raw column, reasoned column). The raw results come before the model is
@@ -133,7 +133,9 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
         corpus = STORE.get(corpus_id)
         query, note = _searched_query(query or "", corpus.domain)
         index = STORE.index(corpus_id, progress=False)
-        options = dict(k=int(k), scoring=scoring, composition=mode, documents=corpus.documents_by_id)
+        ranker = STORE.retriever(corpus_id, checked_retriever(retriever), scoring)
+        options = dict(k=int(k), scoring=scoring, composition=mode, documents=corpus.documents_by_id,
+                       retriever=ranker)
         comparison = compare(corpus.domain, index, query, None, **options)
         raw_column = results_html(comparison.raw, "raw")
         yield ("", scores_markdown(comparison) + note, "", raw_column,
@@ -174,7 +176,7 @@ def _searched_query(query: str, domain: Domain) -> tuple[str, str]:
 
 # ------------------------------------------------------------------------------------------------ evaluate
 def evaluate(files, corpus_files, name, hub_domains, limit, source, model, reasoning_file, max_new_tokens,
-             scoring, session_ids, mode="replace", progress=gr.Progress(track_tqdm=True)):
+             scoring, session_ids, mode="replace", retriever="bm25", progress=gr.Progress(track_tqdm=True)):
     """Run an evaluation, streaming progress; every finished domain's results stay shown and downloadable.
 
     Yields (status, summary table, bars, scatter, histogram, gained, lost, downloads, session ids, corpus list).
@@ -183,11 +185,11 @@ def evaluate(files, corpus_files, name, hub_domains, limit, source, model, reaso
     """
     with tempfile.TemporaryDirectory(prefix="tsqr-evaluation-") as out_dir:
         yield from _evaluate(files, corpus_files, name, hub_domains, limit, source, model, reasoning_file,
-                             max_new_tokens, scoring, session_ids, mode, progress, Path(out_dir))
+                             max_new_tokens, scoring, session_ids, mode, retriever, progress, Path(out_dir))
 
 
 def _evaluate(files, corpus_files, name, hub_domains, limit, source, model, reasoning_file, max_new_tokens,
-              scoring, session_ids, mode, progress, out_dir: Path):
+              scoring, session_ids, mode, retriever, progress, out_dir: Path):
     from tsqr.app.charts import biggest_changes, delta_histogram, domain_bars, query_scatter, summary_table
     from tsqr.app.evaluation import DataChoice, EvaluationJob, ReasoningChoice
     from tsqr.evaluate import EvaluationConfig
@@ -204,7 +206,7 @@ def _evaluate(files, corpus_files, name, hub_domains, limit, source, model, reas
         reasoning = ReasoningChoice(model="none" if use_file else POLICY.check_model(model),
                                     file=Path(reasoning_file) if use_file else None,
                                     settings=None if use_file else _settings(max_new_tokens))
-        config = EvaluationConfig(scoring=scoring, composition=mode)
+        config = EvaluationConfig(scoring=scoring, composition=mode, retriever=checked_retriever(retriever))
         job = EvaluationJob(STORE, out_dir, config, reasoning)
     except Exception as error:
         yield (_failure(error, uploads), *unchanged, session_ids, gr.skip())
@@ -257,13 +259,16 @@ def _model_selector() -> gr.Dropdown:
                        info=MODEL_HELP)
 
 
-def _retrieval_options() -> tuple[gr.Radio, gr.Radio]:
-    """The scoring and what BM25 searches with, stacked in one column (both tabs offer the same choices)."""
+def _retrieval_options() -> tuple[gr.Radio, gr.Radio, gr.Radio]:
+    """The scoring, what the retriever searches with, and the retriever, stacked in one column (both tabs offer
+    the same choices)."""
     with gr.Column():
+        retriever = gr.Radio(RETRIEVER_CHOICES, value="bm25", label="Retriever",
+                             info="dense embeds the corpus once (then cached on disk)")
         scoring = gr.Radio(SCORING_CHOICES, value="bright", label="Scoring")
         mode = gr.Radio(COMPOSITION_CHOICES, value="replace", label="BM25 searches with",
                         info="query + reasoning keeps the query's own words (helps small untrained models)")
-    return scoring, mode
+    return scoring, mode, retriever
 
 
 def _search_tab(session_ids: gr.State) -> gr.Dropdown:
@@ -278,7 +283,7 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
         max_tokens = gr.Slider(16, MAX_NEW_TOKENS, value=256, step=8, label="Max new tokens",
                                elem_id="search-max-tokens")
         k = gr.Slider(1, MAX_RESULTS, value=10, step=1, label="Results per column")
-        scoring, mode = _retrieval_options()
+        scoring, mode, retriever = _retrieval_options()
     with gr.Row():
         run = gr.Button("Search", variant="primary", elem_id="search-button")
         stop = gr.Button("Stop", variant="stop")
@@ -303,7 +308,8 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
                   api_visibility="private")
     examples.select(lambda picked: picked, examples, query, api_visibility="private")
     load.click(load_documents, [uploads, session_ids], [load_status, session_ids, corpus], api_name="load_documents")
-    searching = gr.on([run.click, query.submit], search, [query, corpus, model, max_tokens, k, scoring, mode],
+    searching = gr.on([run.click, query.submit], search,
+                      [query, corpus, model, max_tokens, k, scoring, mode, retriever],
                       [reasoning, info, moves, raw_column, reasoned_column], api_name="search",
                       show_progress_on=reasoning, concurrency_limit=SEARCH_CONCURRENCY, concurrency_id="search")
     stop.click(None, cancels=[searching])
@@ -332,7 +338,7 @@ def _evaluate_tab(session_ids: gr.State, search_corpus: gr.Dropdown) -> None:
     with gr.Row():
         reasoning_file = gr.File(label="Precomputed reasonings: TongSearch JSON, BRIGHT <model>_reason, tsqr cache",
                                  elem_id="evaluate-reasoning-file")
-        scoring, mode = _retrieval_options()
+        scoring, mode, retriever = _retrieval_options()
     with gr.Row():
         run = gr.Button("Evaluate", variant="primary", elem_id="evaluate-button")
         stop = gr.Button("Stop", variant="stop")
@@ -347,7 +353,7 @@ def _evaluate_tab(session_ids: gr.State, search_corpus: gr.Dropdown) -> None:
     downloads = gr.File(label="Downloads: results.json, CSVs, TREC runs", file_count="multiple", interactive=False)
 
     running = run.click(evaluate, [files, corpus_files, name, hub, limit, source, model, reasoning_file, max_tokens,
-                                   scoring, session_ids, mode],
+                                   scoring, session_ids, mode, retriever],
                         [status, table, bars, scatter, histogram, gained, lost, downloads, session_ids,
                          search_corpus], api_name="evaluate", show_progress_on=status,
                         concurrency_limit=EVALUATION_CONCURRENCY, concurrency_id="evaluate")

@@ -31,6 +31,7 @@ from tsqr.records import Document, Domain
 
 if TYPE_CHECKING:
     from tsqr.bm25 import Index
+    from tsqr.retrieval import Retriever
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "assets" / "demo"
 DEMO_NAME = "demo"
@@ -82,6 +83,7 @@ class CorpusStore:
         self.index_cache = index_cache
         self._corpora: OrderedDict[str, Corpus] = OrderedDict()
         self._indexes: dict[str, "Index"] = {}
+        self._retrievers: dict[tuple[str, str, str], "Retriever"] = {}  # (content, retriever, scoring): dense, hybrid
         self._building: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
@@ -104,6 +106,8 @@ class CorpusStore:
         used = {corpus.content_key for corpus in self._corpora.values()}
         for key in [key for key in self._indexes if key not in used]:
             del self._indexes[key]
+        for key in [key for key in self._retrievers if key[0] not in used]:
+            del self._retrievers[key]
 
     def get(self, corpus_id: str) -> Corpus:
         """The corpus stored under `corpus_id`, or CorpusGone with a message a user can act on."""
@@ -139,6 +143,34 @@ class CorpusStore:
                     self._indexes[corpus.content_key] = index
                 self._building.pop(corpus.content_key, None)
         return index
+
+    def retriever(self, corpus_id: str, spec: str, scoring: str = "bright") -> "Retriever":
+        """The corpus's retriever named `spec` (tsqr.retrieval): BM25 is its index; a dense or hybrid one is built
+        once (document embeddings from their disk cache when known) and shared by every session."""
+        from tsqr.retrieval import build_retriever, parse_retriever_spec
+
+        spec = str(parse_retriever_spec(spec))
+        index = self.index(corpus_id, progress=False)
+        if spec == "bm25":
+            return index
+        corpus = self.get(corpus_id)
+        key = (corpus.content_key, spec, scoring)
+        with self._lock:
+            known = self._retrievers.get(key)
+            build_lock = self._building.setdefault(f"{key}", threading.Lock())
+        if known is not None:
+            return known
+        with build_lock:
+            with self._lock:
+                known = self._retrievers.get(key)
+            if known is None:
+                known = build_retriever(spec, corpus.domain.documents, bm25_index=index, domain=corpus.domain.name,
+                                        scoring=scoring, progress=False)
+                with self._lock:
+                    if any(c.content_key == corpus.content_key for c in self._corpora.values()):
+                        self._retrievers[key] = known
+                    self._building.pop(f"{key}", None)
+        return known
 
     def choices(self, corpus_ids: Iterable[str]) -> list[tuple[str, str]]:
         """(label, id) pairs for a dropdown: pinned corpora first, then the given ids still stored, in order."""

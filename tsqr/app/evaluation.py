@@ -25,6 +25,7 @@ from tsqr.bright import BRIGHT_DOMAINS
 from tsqr.evaluate import DomainReport, DomainSource, EvaluationConfig, ReasoningPlan, run
 from tsqr.reasoner import GenerationSettings
 from tsqr.records import Domain
+from tsqr.retrieval import Retriever
 
 UPLOAD_NAME = "uploaded"
 
@@ -111,13 +112,17 @@ class EvaluationJob:
         self.state.corpus_ids.append(corpus.id)
         return self.store.index(corpus.id)
 
+    def _retriever(self, domain: Domain, index: Index, config: EvaluationConfig) -> Retriever:
+        """The retriever of the corpus `_index` just registered, shared with the Search tab."""
+        return self.store.retriever(self.state.corpus_ids[-1], config.retriever, config.scoring)
+
     def run(self, choice: DataChoice) -> Iterator[Update]:
         """Every chosen domain through the pipeline; the last Update has done=True or an error."""
         state = self.state
         plan = self.plan()
         pooled = in_turn(EVALUATION_TURNS, on_gpu(reason_pooled))  # each chunk takes a turn; loading does not
         events = run(domain_sources(choice), plan, self.config, limit=choice.limit, out_dir=self.out_dir,
-                     index_for=self._index, open_reasoner=POOL.lease, hardware=hardware() if plan.model else "",
+                     index_for=self._index, retriever_for=self._retriever, open_reasoner=POOL.lease, hardware=hardware() if plan.model else "",
                      reason_chunk=lambda _reasoner, queries: pooled(plan.model, plan.settings, queries))
         try:
             for event in events:
