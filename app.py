@@ -24,14 +24,14 @@ from pathlib import Path
 
 import gradio as gr
 
-from tsqr.app.charts import SUMMARY_HEADERS
+from tsqr.app.charts import SUMMARY_HEADERS, biggest_changes, delta_histogram, domain_bars, query_scatter, summary_table
 from tsqr.app.choices import COMPOSITION_CHOICES, RETRIEVER_CHOICES, SCORING_CHOICES, checked_retriever
 from tsqr.app.corpora import CorpusStore, load_demo, load_uploaded_documents, shown_error
+from tsqr.app.evaluation import DataChoice, EvaluationJob, ReasoningChoice
 from tsqr.app.models import (
     POOL,
     SEARCH_TURNS,
     configured_model,
-    hardware,
     model_choices,
     needs_generation,
     on_gpu,
@@ -39,7 +39,11 @@ from tsqr.app.models import (
 )
 from tsqr.app.public import HostPolicy, host_policy
 from tsqr.app.render import CSS, changes_html, cost_markdown, gold_moves_markdown, results_html, scores_markdown
-from tsqr.evaluate import format_costs
+from tsqr.app.search import compare, find_example
+from tsqr.bright import BRIGHT_DOMAINS
+from tsqr.evaluate import EvaluationConfig, format_costs
+from tsqr.reasoner import GenerationSettings
+from tsqr.reasoner.hardware import hardware
 from tsqr.records import Domain
 
 log = logging.getLogger("tsqr.app")
@@ -74,7 +78,6 @@ DEMO_ID, DEMO_NOTE = _load_demo_corpus()
 
 
 def _settings(max_new_tokens: float):
-    from tsqr.reasoner import GenerationSettings
 
     return GenerationSettings(max_new_tokens=int(max_new_tokens))
 
@@ -122,8 +125,6 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
     Yields (reasoning, info, gold moves, raw column, reasoned column). The raw results come before the model is
     loaded or its turn has come; a search waiting for its turn shows how many are ahead of it.
     """
-    from tsqr.app.search import compare
-
     raw_column = results_html(None, "raw", "no results")
     try:
         spec = POLICY.check_model(model)
@@ -166,8 +167,6 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
 def _searched_query(query: str, domain: Domain) -> tuple[str, str]:
     """The query cut to the host's bound, with a Markdown note when cut; the corpus's own example queries are kept
     whole (BRIGHT has queries of 19k characters), so a picked example is still judged against its gold documents."""
-    from tsqr.app.search import find_example
-
     if len(query) <= POLICY.max_query_chars or find_example(domain, query) is not None:
         return query, ""
     query, note = POLICY.bounded_query(query)
@@ -190,9 +189,6 @@ def evaluate(files, corpus_files, name, hub_domains, limit, source, model, reaso
 
 def _evaluate(files, corpus_files, name, hub_domains, limit, source, model, reasoning_file, max_new_tokens,
               scoring, session_ids, mode, retriever, progress, out_dir: Path):
-    from tsqr.app.charts import biggest_changes, delta_histogram, domain_bars, query_scatter, summary_table
-    from tsqr.app.evaluation import DataChoice, EvaluationJob, ReasoningChoice
-    from tsqr.evaluate import EvaluationConfig
 
     use_file = source == REASONING_FILE
     uploads = [Path(f) for f in [*(files or []), *(corpus_files or []), *([reasoning_file] if use_file and
@@ -317,7 +313,6 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
 
 
 def _evaluate_tab(session_ids: gr.State, search_corpus: gr.Dropdown) -> None:
-    from tsqr.bright import BRIGHT_DOMAINS
 
     hub_domains = POLICY.hub_domains if POLICY.public else list(BRIGHT_DOMAINS)
     gr.Markdown("Upload a BRIGHT subset (examples + documents as parquet/jsonl/json, a zip of the hub layout, or "

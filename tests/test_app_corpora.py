@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import tsqr.bm25
+import tsqr.app.corpora
 from tsqr.app.corpora import (
     CorpusGone,
     CorpusStore,
@@ -42,13 +42,13 @@ def test_one_index_serves_every_corpus_with_the_same_content(store):
 
 def test_concurrent_first_searches_build_the_index_once(store, monkeypatch):
     builds = []
-    real = tsqr.bm25.load_or_build
+    real = tsqr.app.corpora.load_or_build
 
     def counting(*args, **kwargs):
         builds.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(tsqr.bm25, "load_or_build", counting)
+    monkeypatch.setattr(tsqr.app.corpora, "load_or_build", counting)  # the name the store calls
     corpus = store.add(_domain(n=300), "big")
     indexes = []
     threads = [threading.Thread(target=lambda: indexes.append(store.index(corpus.id, progress=False)))

@@ -12,7 +12,6 @@ from tsqr.app.models import (
     POOL,
     ReasonerPool,
     configured_model,
-    hardware,
     model_choices,
     on_gpu,
     reason_pooled,
@@ -20,6 +19,7 @@ from tsqr.app.models import (
 )
 from tsqr.reasoner import GenerationSettings, ModelNotFoundError, load_reasoner
 from tsqr.reasoner.backend_none import NoneReasoner
+from tsqr.reasoner.hardware import hardware
 from tsqr.records import Domain, Example
 
 SETTINGS = GenerationSettings(max_new_tokens=16)

@@ -29,6 +29,7 @@ if __name__ == "__main__" and not __package__:
 
 from train.data_sources import Collected, read_bright, read_corpus, read_plain_rows, read_tongsearch_json
 from train.dataset import TrainExample, TrainingSet
+from tsqr.bm25 import Index
 from tsqr.bright import DataError
 
 
@@ -62,8 +63,6 @@ def resolve_examples(collected: Collected) -> list[TrainExample]:
 
 def mine_negatives(examples: list[TrainExample], collected: Collected, count: int) -> list[TrainExample]:
     """Add each query's `count` highest-scoring non-positive documents under BM25 (BRIGHT scoring)."""
-    from tsqr.bm25 import Index
-
     documents = list(collected.documents.values())
     index = Index.build(documents, progress=True)
     hits = index.search_many([e.query for e in examples], k=count + max(len(e.negative_ids) for e in examples),

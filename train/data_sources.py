@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from train.dataset import TrainExample
-from tsqr.bright import DataError, read_json_value, read_table
+from tsqr.bright import BRIGHT_DOMAINS, DataError, canonical_domain, load_domain, read_json_value, read_table
+from tsqr.reasoner.prompts import TONGSEARCH_INSTRUCTIONS
 from tsqr.records import Document
 
 
@@ -65,8 +66,6 @@ def content_id(content: str) -> str:
 
 def clean_query(text: str) -> str:
     """The question itself, without TongSearch's instruction block when a source embedded it in the text."""
-    from tsqr.reasoner.prompts import TONGSEARCH_INSTRUCTIONS
-
     stripped = text.strip()
     if stripped.startswith(TONGSEARCH_INSTRUCTIONS.strip()):
         rest = stripped[len(TONGSEARCH_INSTRUCTIONS.strip()):].lstrip()
@@ -183,8 +182,6 @@ def read_corpus(path: Path, collected: Collected) -> int:
 def read_bright(source: str | Sequence[str], domain: str, collected: Collected, *, documents: Any = None,
                 force: bool = False) -> None:
     """A BRIGHT-format domain: its queries with gold_ids as positives, and its corpus for mining negatives."""
-    from tsqr.bright import BRIGHT_DOMAINS, canonical_domain, load_domain
-
     name = canonical_domain(domain)
     if name in BRIGHT_DOMAINS and not force:
         raise DataError(f"{name!r} is a BRIGHT evaluation domain: training on it puts the test queries into the "

@@ -14,6 +14,8 @@ from typing import Any
 from train.dataset import TrainExample
 from train.policy import generate, render_prompts
 from train.rewarding import RewardFunction, summarize
+from tsqr.evaluate import EvaluationConfig, evaluate_domain, summary_rows
+from tsqr.reasoner.settings import GenerationSettings
 from tsqr.records import Document, Domain, Example
 
 
@@ -34,8 +36,6 @@ def reason_greedily(model: Any, tokenizer: Any, queries: Sequence[str], *, max_n
                     template: str = "tongsearch", batch_size: int = 8) -> tuple[list[str], list[bool]]:
     """(texts, truncated) of greedy generations, with the reasoner's default repetition penalty so the scores
     describe the model as `tsqr reason` will run it."""
-    from tsqr.reasoner.settings import GenerationSettings
-
     penalty = GenerationSettings().repetition_penalty
     texts: list[str] = []
     truncated: list[bool] = []
@@ -55,8 +55,6 @@ def evaluate_policy(model: Any, tokenizer: Any, examples: Sequence[TrainExample]
                     reward_function: RewardFunction, *, max_new_tokens: int, template: str = "tongsearch",
                     batch_size: int = 8) -> HeldoutResult:
     """Mean reward terms and raw-vs-reasoned retrieval of `model` on `examples`."""
-    from tsqr.evaluate import EvaluationConfig, evaluate_domain, summary_rows
-
     texts, truncated = reason_greedily(model, tokenizer, [e.query for e in examples],
                                        max_new_tokens=max_new_tokens, template=template, batch_size=batch_size)
     reward = summarize(reward_function.score_examples(examples, texts, truncated))

@@ -18,6 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tsqr.paths import cache_dir
+from tsqr.reasoner import default_gguf_path, export_model
+from tsqr.reasoner.identity import file_fingerprint
+from tsqr.reasoner.prompts import build_messages
+
 
 def resolve_start(spec: str) -> str:
     """A folder or hub id transformers can load for `spec`; GGUF starts ("default" included) are exported once
@@ -27,9 +32,6 @@ def resolve_start(spec: str) -> str:
         if path.exists() and not (path / "config.json").is_file():
             raise ValueError(f"--start {spec}: folder has no config.json; not a transformers checkpoint")
         return spec
-    from tsqr.paths import cache_dir
-    from tsqr.reasoner import default_gguf_path, export_model
-    from tsqr.reasoner.identity import file_fingerprint
 
     gguf = default_gguf_path() if spec == "default" else Path(spec)
     if not gguf.is_file():
@@ -92,8 +94,6 @@ def apply_lora(model: Any, settings: LoraSettings) -> Any:
 
 def prompt_messages(query: str, template: str = "tongsearch") -> list[dict[str, str]]:
     """The chat turns the reasoner sends for `query` (imported, never redefined: one prompt for training and use)."""
-    from tsqr.reasoner.prompts import build_messages
-
     return build_messages(query, template)
 
 
@@ -121,7 +121,6 @@ def write_tiny_policy(folder: str | Path, tokenizer_source: str = "default", see
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     if tokenizer_source == "default" or tokenizer_source.endswith(".gguf"):  # the tokenizer alone: no export
-        from tsqr.reasoner import default_gguf_path
 
         gguf = default_gguf_path() if tokenizer_source == "default" else Path(tokenizer_source)
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)

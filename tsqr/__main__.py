@@ -43,9 +43,10 @@ from tsqr.evaluate import (
 )
 from tsqr.fusion import FUSION_METHODS
 from tsqr.reasoner import ReasonerError, ReasoningCache, export_model, load_reasoner
+from tsqr.reasoner.cli_options import add_generation_arguments, positive_int, settings_from_args
+from tsqr.reasoner.gguf_export import export_gguf
 from tsqr.reasoner.hardware import hardware
 from tsqr.reasonings import export_cache
-from tsqr.reasoner.cli_options import add_generation_arguments, positive_int, settings_from_args
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -124,7 +125,6 @@ def cmd_export_model(args: argparse.Namespace) -> int:
 
 
 def cmd_export_gguf(args: argparse.Namespace) -> int:
-    from tsqr.reasoner.gguf_export import export_gguf
 
     written = export_gguf(Path(args.checkpoint), Path(args.destination), args.type, args.tokenizer_pre)
     print(f"wrote {written} ({written.stat().st_size / 2**20:.0f} MiB, {args.type}): "

@@ -17,6 +17,9 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from tsqr.bright import DataError, canonical_domain
+from tsqr.reasoner import resolve_spec
+
 HUB_TIMEOUT_S = 3.0
 OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
 
@@ -45,8 +48,6 @@ def whole_number(text: str) -> int:
 
 def domain_name(text: str) -> str:
     """An argparse type: "all", a BRIGHT domain, or a corpus name safe inside file names (tsqr.bright.safe_name)."""
-    from tsqr.bright import DataError, canonical_domain
-
     if text == "all":
         return text
     try:
@@ -91,8 +92,6 @@ def hub_unreachable(timeout: float = HUB_TIMEOUT_S) -> str | None:
 
 def _hub_models(args: argparse.Namespace) -> list[str]:
     """The hub model ids the command names (resolved as tsqr.reasoner would; local paths are not hub ids)."""
-    from tsqr.reasoner import resolve_spec
-
     specs = [getattr(args, name, None) for name in ("model", "source")]
     reasoned = getattr(args, "reasoned", None)
     if reasoned and reasoned != "hub" and not Path(reasoned).exists():

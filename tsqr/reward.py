@@ -39,6 +39,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tsqr.bm25 import Index
+from tsqr.embedding import shared_embedder
+from tsqr.reasoner.prompts import compose_query
 from tsqr.records import Document
 
 if TYPE_CHECKING:
@@ -276,7 +279,6 @@ class RewardScorer:
     @property
     def index(self) -> "Index":
         if self._index is None:
-            from tsqr.bm25 import Index
 
             self._index = Index.build(list(self.documents.values()), progress=self._progress)
         return self._index
@@ -284,7 +286,6 @@ class RewardScorer:
     @property
     def embedder(self) -> "Embedder":
         if self._embedder is None:
-            from tsqr.embedding import shared_embedder
 
             self._embedder = shared_embedder(self.config.embedding_model)
         return self._embedder
@@ -313,7 +314,6 @@ class RewardScorer:
         reason = failure_reason(completion, config, truncated)
         if reason:
             return failed(config, reason)
-        from tsqr.reasoner.prompts import compose_query
 
         text = extract_reasoning(completion, config.think_format)
         composed = compose_query(query, text, config.compose_mode, config.compose_repeat)

@@ -15,6 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tsqr.evaluate import summary_rows
+from tsqr.metrics import per_query_deltas
+
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
@@ -37,8 +40,6 @@ def _x100(value: float | None) -> float | None:
 def summary_table(reports: Sequence["DomainReport"], measures: Sequence[str] = TABLE_MEASURES) -> list[list]:
     """Rows (domain, retriever, queries, measure, raw, reasoned, delta), scores x100; an "average" row per measure when
     there are several domains (tsqr.evaluate.summary_rows)."""
-    from tsqr.evaluate import summary_rows
-
     return [[row.domain, row.retriever, row.queries, measure_label(row.measure), _x100(row.raw), _x100(row.reasoned),
              _x100(row.delta)] for row in summary_rows(reports, measures)]
 
@@ -61,8 +62,6 @@ class QueryChange:
 
 def query_changes(reports: Sequence["DomainReport"], measure: str = "nDCG@10") -> list[QueryChange]:
     """Every scored query of every report with a reasoned side, biggest gain first."""
-    from tsqr.metrics import per_query_deltas
-
     changes = []
     for report in reports:
         if report.reasoned is None:

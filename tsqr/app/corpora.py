@@ -27,7 +27,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tsqr.bm25 import DEFAULT_B, DEFAULT_K1, default_analyzer, load_or_build
+from tsqr.bm25.store import corpus_key
+from tsqr.bright import load_documents, load_domain
 from tsqr.records import Document, Domain
+from tsqr.retrieval import build_retriever, parse_retriever_spec
 
 if TYPE_CHECKING:
     from tsqr.bm25 import Index
@@ -59,9 +63,6 @@ class Corpus:
 
 def content_key(documents: Sequence[Document]) -> str:
     """The key of a corpus's content, the same one the BM25 disk cache uses (default analyzer and k1/b)."""
-    from tsqr.bm25 import DEFAULT_B, DEFAULT_K1, default_analyzer
-    from tsqr.bm25.store import corpus_key
-
     return corpus_key(documents, default_analyzer().fingerprint, DEFAULT_K1, DEFAULT_B)
 
 
@@ -126,8 +127,6 @@ class CorpusStore:
     def index(self, corpus_id: str, *, progress: bool = True) -> "Index":
         """The corpus's BM25 index: built (or loaded from the disk cache) by the first caller for this content,
         shared after. Concurrent first callers wait for one build instead of each building a copy."""
-        from tsqr.bm25 import load_or_build
-
         corpus = self.get(corpus_id)
         with self._lock:
             if corpus.content_key in self._indexes:
@@ -147,8 +146,6 @@ class CorpusStore:
     def retriever(self, corpus_id: str, spec: str, scoring: str = "bright") -> "Retriever":
         """The corpus's retriever named `spec` (tsqr.retrieval): BM25 is its index; a dense or hybrid one is built
         once (document embeddings from their disk cache when known) and shared by every session."""
-        from tsqr.retrieval import build_retriever, parse_retriever_spec
-
         spec = str(parse_retriever_spec(spec))
         index = self.index(corpus_id, progress=False)
         if spec == "bm25":
@@ -182,15 +179,11 @@ class CorpusStore:
 
 def load_demo(folder: Path = DEMO_DIR) -> Domain:
     """The bundled demo corpus (assets/demo: examples.jsonl and documents.jsonl in BRIGHT's format)."""
-    from tsqr.bright import load_domain
-
     return load_domain(folder, DEMO_NAME, progress=False)
 
 
 def load_uploaded_documents(paths: Sequence[str | Path], name: str = "uploaded") -> Domain:
     """A documents-only corpus (files with id and content) a user uploads to search."""
-    from tsqr.bright import load_documents
-
     files = [Path(path) for path in paths]
     if not files:
         raise ValueError("no files uploaded: add parquet, jsonl or json files with id and content columns")

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tsqr.app.corpora import CorpusStore, shown_error
-from tsqr.app.models import EVALUATION_TURNS, POOL, hardware, on_gpu, reason_pooled
+from tsqr.app.models import EVALUATION_TURNS, POOL, on_gpu, reason_pooled
 from tsqr.app.turns import in_turn
 from tsqr.bm25 import Index
 from tsqr.bright import BRIGHT_DOMAINS
 from tsqr.evaluate import DomainReport, DomainSource, EvaluationConfig, ReasoningPlan, run
 from tsqr.reasoner import GenerationSettings
+from tsqr.reasoner.hardware import hardware
 from tsqr.records import Domain
 from tsqr.retrieval import Retriever
 

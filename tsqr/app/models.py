@@ -29,7 +29,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 from tsqr.app.turns import Turns
-from tsqr.reasoner.hardware import hardware, zero_gpu_available
+from tsqr.reasoner.base import GeneratingReasoner
+from tsqr.reasoner.hardware import zero_gpu_available
 
 if TYPE_CHECKING:
     from tsqr.reasoner import GenerationSettings, Reasoner
@@ -199,8 +200,6 @@ SEARCH_TURNS, EVALUATION_TURNS = Turns(), Turns()  # one search and one evaluati
 
 def needs_generation(reasoner: "Reasoner", query: str) -> bool:
     """False when `reasoner` answers `query` without generating: the "none" model, or a cached reasoning."""
-    from tsqr.reasoner.base import GeneratingReasoner
-
     if not isinstance(reasoner, GeneratingReasoner):
         return False
     return reasoner.cache is None or reasoner.key(query) not in reasoner.cache

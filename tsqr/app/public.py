@@ -30,6 +30,9 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from tsqr.app.models import MODEL_ENV
+from tsqr.bright import BRIGHT_DOMAINS
+
 PUBLIC_ENV, MODELS_ENV, HUB_DOMAINS_ENV, MAX_QUERY_ENV = (
     "TSQR_PUBLIC", "TSQR_MODELS", "TSQR_HUB_DOMAINS", "TSQR_MAX_QUERY_CHARS")
 DEFAULT_MODELS = ("default", "none")
@@ -134,9 +137,6 @@ def _max_query_chars(env: Mapping[str, str]) -> int:
 
 def host_policy(server_name: str | None = None, env: Mapping[str, str] | None = None) -> HostPolicy:
     """The policy for an app listening on `server_name`, from the environment; ValueError names a bad variable."""
-    from tsqr.app.models import MODEL_ENV
-    from tsqr.bright import BRIGHT_DOMAINS
-
     env = os.environ if env is None else env
     public = bool(env.get("SPACE_ID", "").strip()) or _flag(env, PUBLIC_ENV) or listens_beyond_loopback(server_name)
     configured = env.get(MODEL_ENV, "").strip()

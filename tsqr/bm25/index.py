@@ -32,7 +32,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tsqr.bm25.analysis import Analyzer
 from tsqr.bm25.counts import TermCounts, count_terms
+from tsqr.bm25.store import SavedIndex, corpus_key, mark_used, prune_cache, read_index, write_index
+from tsqr.limits import Limits
+from tsqr.paths import cache_dir
 from tsqr.records import Document, Hit
 
 if TYPE_CHECKING:
@@ -47,8 +51,6 @@ DEFAULT_B = 0.4
 
 def default_analyzer() -> "Analyzer":
     """pyserini's default Lucene English analyzer, as tsqr reimplements it (BRIGHT's tokenization)."""
-    from tsqr.bm25.analysis import Analyzer
-
     return Analyzer()
 
 
@@ -262,16 +264,12 @@ class Index:
     # ----------------------------------------------------------------------------------------------- storage
     def save(self, folder: str | Path) -> Path:
         """Write the index to `folder` (JSON + npz, no pickle); returns the folder."""
-        from tsqr.bm25.store import SavedIndex, write_index
-
         return write_index(Path(folder), SavedIndex(self.doc_ids, self.counts, self.k1, self.b,
                                                     self.analyzer_fingerprint))
 
     @classmethod
     def load(cls, folder: str | Path, analyzer: "Analyzer | None" = None) -> "Index":
         """Read an index written by `save`; `analyzer` must be the one it was built with (default: tsqr's)."""
-        from tsqr.bm25.store import read_index
-
         saved = read_index(Path(folder))
         if analyzer is not None and saved.analyzer_fingerprint and analyzer.fingerprint != saved.analyzer_fingerprint:
             raise ValueError(f"{folder}: index was built with analyzer {saved.analyzer_fingerprint!r}, "
@@ -291,10 +289,6 @@ def load_or_build(documents: Sequence[Document], analyzer: "Analyzer | None" = N
     which entry a loaded index came from. After a save the cache is pruned to TSQR_INDEX_CACHE_MB, least
     recently used entries first.
     """
-    from tsqr.bm25.store import corpus_key, mark_used, prune_cache
-    from tsqr.limits import Limits
-    from tsqr.paths import cache_dir
-
     _check_documents(documents)
     analyzer = analyzer if analyzer is not None else default_analyzer()
     folder = Path(cache if cache is not None else cache_dir("index")) / corpus_key(documents, analyzer.fingerprint,

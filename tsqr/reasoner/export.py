@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tsqr.reasoner.backend_transformers import hub_revision, load_model_and_tokenizer
 from tsqr.reasoner.hub_gguf import fetch_hub_gguf
 from tsqr.reasoner.identity import file_fingerprint, folder_fingerprint
 from tsqr.reasoner.loading import resolve_spec
@@ -25,8 +26,6 @@ def export_model(src: str, dst: Path) -> Path:
     Refuses to write into a folder that already has files, so an earlier export or a trained checkpoint is
     never overwritten by mistake.
     """
-    from tsqr.reasoner.backend_transformers import hub_revision, load_model_and_tokenizer
-
     source = resolve_spec(src)
     if source.kind in ("none", "server"):
         raise ValueError(f"cannot export {src!r}: only local or hub models have weights to write")

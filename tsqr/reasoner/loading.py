@@ -27,6 +27,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tsqr.reasoner.backend_llamacpp import BACKEND, LlamaCppReasoner, llamacpp_available
+from tsqr.reasoner.backend_none import NoneReasoner
+from tsqr.reasoner.backend_server import ServerReasoner
+from tsqr.reasoner.backend_transformers import TransformersReasoner
 from tsqr.reasoner.base import Reasoner, ReasonerError
 from tsqr.reasoner.cache import ReasoningCache
 from tsqr.reasoner.hub_gguf import fetch_hub_gguf, parse_hub_gguf
@@ -74,7 +78,6 @@ def default_gguf_path() -> Path:
 
 
 def _gguf_backend(forced: str | None) -> str:
-    from tsqr.reasoner.backend_llamacpp import llamacpp_available
 
     if forced:
         return forced
@@ -153,21 +156,17 @@ def load_reasoner(spec: str, settings: GenerationSettings | None = None,
     settings = settings or GenerationSettings()
     source = resolve_spec(spec)
     if source.kind == "none":
-        from tsqr.reasoner.backend_none import NoneReasoner
 
         return NoneReasoner()
     if source.kind == "server":
-        from tsqr.reasoner.backend_server import ServerReasoner
 
         return ServerReasoner(source.location, settings, cache)
     fetched = fetch_hub_gguf(source.location) if source.kind == "hub-gguf" else None
     if source.backend == "llama.cpp":
-        from tsqr.reasoner.backend_llamacpp import BACKEND, LlamaCppReasoner
 
         if fetched:  # identified by repo, file and hub commit rather than by sampling the file
             return LlamaCppReasoner(fetched.path, settings, cache, identity=fetched.identity(BACKEND))
         return LlamaCppReasoner(Path(source.location), settings, cache)
-    from tsqr.reasoner.backend_transformers import TransformersReasoner
 
     if fetched:
         return TransformersReasoner.load(fetched.path, settings, cache)

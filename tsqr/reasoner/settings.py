@@ -18,6 +18,8 @@ import hashlib
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from tsqr.reasoner.prompts import get_template
+
 # Fields that decide the generated text; everything else is transport.
 OUTPUT_FIELDS = ("max_new_tokens", "temperature", "top_p", "top_k", "repetition_penalty", "seed")
 
@@ -42,7 +44,6 @@ class GenerationSettings:
     retry_backoff: float = 1.0
 
     def __post_init__(self) -> None:
-        from tsqr.reasoner.prompts import get_template
 
         problems = []
         if self.max_new_tokens < 1:
