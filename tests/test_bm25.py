@@ -12,6 +12,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from conftest import require_reference
 
 from tsqr.bm25 import Index, rank_indices
 from tsqr.records import Document
@@ -64,7 +65,7 @@ def index(corpus):
 @pytest.fixture(scope="module")
 def gensim_bright(corpus):
     """BRIGHT's retrieval_bm25 pipeline on our tokens: returns query tokens -> similarities."""
-    pytest.importorskip("gensim", reason="gensim is the reference for BRIGHT's BM25; pip install gensim")
+    require_reference("gensim", "gensim, the reference for BRIGHT's BM25 (pip install gensim)")
     from gensim.corpora import Dictionary
     from gensim.models import LuceneBM25Model
     from gensim.similarities import SparseMatrixSimilarity
@@ -187,7 +188,6 @@ def test_search_many_equals_search_query_by_query(index, corpus):
 
 
 def test_build_analyzes_text_with_tsqr_analyzer():
-    pytest.importorskip("tsqr.analysis", reason="needs tsqr.analysis (engineer A's analyzer)")
     from tsqr.analysis import Analyzer
 
     documents = [Document("d1", "Cats are running through the gardens."), Document("d2", "A dog sleeps."),

@@ -28,7 +28,6 @@ def index():
 
 @pytest.fixture(scope="module")
 def documents():
-    pytest.importorskip("tsqr.analysis", reason="needs tsqr.analysis (engineer A's analyzer)")
     texts = ["Honey bees dance to tell the hive where flowers are.", "Bees sting once; wasps sting repeatedly.",
              "", "Photosynthesis turns light into sugar.", "Why do bees dance? Foraging bees' waggle dance.",
              "Naïve café owners keep bees on the roof — 日本語 too."]

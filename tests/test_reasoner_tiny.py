@@ -34,7 +34,9 @@ from tsqr.reasoner.serve import make_server
 QUERIES = ["why is the sky blue", "tides", "sourdough starter smells like nail polish remover, why?", "the moon"]
 CHAT_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
                  "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
-SETTINGS = GenerationSettings(max_new_tokens=12, batch_size=4, repetition_penalty=1.1)
+# threads=1: outputs compared for equality come from reasoners loaded at different times, and a thread count
+# that followed the load average would let their floating-point sums differ.
+SETTINGS = GenerationSettings(max_new_tokens=12, batch_size=4, repetition_penalty=1.1, threads=1)
 
 
 @pytest.fixture(scope="module")
