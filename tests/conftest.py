@@ -73,3 +73,12 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "bright").is_dir():
         pytest.skip(f"real BRIGHT data not found at {SHARED_DATA} (only present on the project's machines)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_policy_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """train.policy's two-layer random Llama with the embedded model's real chat tokenizer, built once for the
+    session (reading the tokenizer out of the GGUF is the slow part); tests only read it."""
+    from train.policy import write_tiny_policy
+
+    return write_tiny_policy(tmp_path_factory.mktemp("tiny-policy") / "model")
