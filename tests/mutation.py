@@ -9,7 +9,8 @@ Usage:
 
 A mutant that no related test fails ("survived") is a change to the code the tests cannot see. Each target runs in
 its own copy of the committed tree under a temporary folder (mutmut reads setup.cfg from, and writes mutants/ into,
-the folder it runs in), so the checkout is never touched. Forked test processes share torch's thread pool badly
+the folder it runs in), so the checkout is never touched. Lines that raise an error or issue a warning are not
+mutated (NOT_MUTATED below). Forked test processes share torch's thread pool badly
 (a forked child can hang in an OpenMP barrier: every mutant then "times out"), hence OMP_NUM_THREADS=1.
 tests/README.md records the survivors and why each remaining one is equivalent or accepted.
 """
@@ -46,6 +47,10 @@ TARGETS = {
 # Tests of a related file that load a model for every mutant (tens of seconds each) and reach the target only
 # through code the other tests already cover; left out of the mutation runs, not of the suite.
 DESELECT = "not rollout_flags and not grpo_counts"
+# Statements starting on these lines are not mutated: raising an error and issuing a warning. A changed word in
+# a message is not a scoring bug (the messages that matter are pinned by `match=` in the tests); the conditions
+# that decide whether to raise stay mutated.
+NOT_MUTATED = (r"^\s*raise \w+\(", r"^\s*warnings\.warn\(")
 
 
 def checkout(folder: Path, tests_from: str | None) -> None:
@@ -64,7 +69,8 @@ def setup_cfg(target: Target, present: list[str]) -> str:
     lines = ["[mutmut]", "source_paths =", "    tsqr", "    train", "only_mutate =", f"    {target.source}",
              "pytest_add_cli_args_test_selection ="]
     lines += [f"    {test}" for test in present]
-    lines += ["pytest_add_cli_args =", "    -k", f"    {DESELECT}", "also_copy =", "    pytest.ini", "    assets", ""]
+    lines += ["pytest_add_cli_args =", "    -k", f"    {DESELECT}", "also_copy =", "    pytest.ini", "    assets"]
+    lines += ["do_not_mutate_patterns ="] + [f"    {pattern}" for pattern in NOT_MUTATED] + [""]
     return "\n".join(lines)
 
 
