@@ -329,3 +329,35 @@ def test_identical_to_pytrec_eval_on_real_bright_qrels(shared_data):
     reference = _pytrec(qrels, run, [TREC_NAMES[n] for n in names])
     assert len(ours) == len(qrels) > 50
     assert ours == {qid: {n: reference[qid][TREC_NAMES[n]] for n in names} for qid in reference}
+
+
+# -- edges mutation testing found unguarded (tests/README.md) ----------------------------------------------
+def test_cutoffs_must_be_positive_whole_numbers_and_become_plain_ints():
+    import numpy as np
+
+    measure = Measure("nDCG", np.int64(10))
+    assert type(measure.cutoff) is int and measure == nDCG @ 10  # numpy counts (argparse, arrays) are accepted
+    for bad in (0, -3, 2.5, "10", True):
+        with pytest.raises(ValueError, match="positive integer"):
+            Measure("P", bad)
+
+
+def test_non_text_measure_names_and_boolean_relevance_levels_are_refused():
+    with pytest.raises(ValueError, match="unknown measure 10"):
+        parse_measure(10)
+    with pytest.raises(ValueError, match="relevance_level"):
+        evaluate({"q": {"a": 1}}, {"q": [Hit("a", 1.0)]}, ["AP"], relevance_level=True)
+
+
+def test_mean_over_no_queries_is_empty_not_a_division_by_zero():
+    assert mean_scores({"a": {"AP": 1.0}}, queries=[]) == {}
+    assert mean_scores({"a": {}}) == {}
+
+
+def test_errors_name_the_duplicate_document_and_the_side_missing_a_measure():
+    with pytest.raises(ValueError, match="document 'a' is listed more than once"):
+        trec_order("q", [Hit("b", 3.0), Hit("a", 2.0), Hit("a", 1.0)])
+    with pytest.raises(ValueError, match=r"before scores of query 'q1' have no 'RR' \(they have AP\)"):
+        per_query_deltas({"q1": {"AP": 1.0}}, {"q1": {"RR": 1.0}}, RR)
+    with pytest.raises(ValueError, match=r"have no 'RR' \(they have nothing\)"):
+        per_query_deltas({"q1": {}}, {"q1": {"RR": 1.0}}, RR)
