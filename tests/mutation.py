@@ -40,7 +40,8 @@ class Target(NamedTuple):
 TARGETS = {
     "metrics": Target("tsqr/metrics.py", ("tests/test_metrics.py",)),
     "bm25": Target("tsqr/bm25.py", ("tests/test_bm25.py", "tests/test_bm25_store.py")),
-    "reward": Target("tsqr/reward.py", ("tests/test_reward.py", "tests/test_train_rewarding.py")),
+    "reward": Target("tsqr/reward.py", ("tests/test_reward.py", "tests/test_reward_edges.py",
+                                        "tests/test_train_rewarding.py")),
     "prompts": Target("tsqr/reasoner/prompts.py", ("tests/test_reasoner_prompts.py",)),
     "ppo_math": Target("train/ppo_math.py", ("tests/test_train_ppo_math.py",)),
 }
