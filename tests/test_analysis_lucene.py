@@ -1,8 +1,9 @@
 """tsqr.bm25.analysis against the reference itself: pyserini's Lucene analyzer, run in Java on the same text.
 
 BRIGHT's BM25 numbers come from pyserini's default analyzer, so any term tsqr makes differently is a bug.
-These tests need pyserini, pyjnius and a Java 17 runtime (skipped with the reason when missing); the real
-BRIGHT part also needs ../shared/data. One JVM serves the whole module (a process can only start one).
+These tests need pyserini, pyjnius and a Java 17 runtime (skipped with the reason when missing, a failure
+under TSQR_REQUIRE_REFERENCES=1); the real BRIGHT part also needs ../shared/data. One JVM serves the whole
+module (a process can only start one).
 """
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import gzip
 import json
 import os
 import random
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from conftest import missing_reference, require_reference
 
 from tests.test_analysis import ANALYZER_CASES, LONG_TOKEN_CASES, TOKENIZER_CASES
 from tsqr.bm25.analysis import Analyzer, porter_stem
@@ -32,26 +35,27 @@ class Lucene(NamedTuple):
 
 @pytest.fixture(scope="module")
 def lucene() -> Lucene:
+    """The reference analyzers. Missing parts (no Java, pyserini or pyjnius not installed) skip, or fail under
+    TSQR_REQUIRE_REFERENCES=1; a reference that is installed but breaks is an error, never a skip."""
     if not os.environ.get("JAVA_HOME") and JAVA_17.is_dir():
         os.environ["JAVA_HOME"] = str(JAVA_17)
-    try:
-        from pyserini.analysis import Analyzer as PyseriniAnalyzer  # sets the classpath: before jnius starts the JVM
-        from pyserini.analysis import get_lucene_analyzer
-        from jnius import autoclass
+    if not os.environ.get("JAVA_HOME") and shutil.which("java") is None:
+        missing_reference("no Java runtime for pyserini's Lucene (install openjdk-17 or set JAVA_HOME)")
+    # pyserini sets the classpath when imported, so it must come before jnius starts the JVM.
+    analysis = require_reference("pyserini.analysis", "pyserini with pyjnius (pip install pyjnius; "
+                                                      "pip install --no-deps pyserini==0.22.1)")
+    from jnius import autoclass
 
-        custom = autoclass("org.apache.lucene.analysis.custom.CustomAnalyzer")
-        default = PyseriniAnalyzer(get_lucene_analyzer())
-        tokenizer = PyseriniAnalyzer(custom.builder().withTokenizer("standard").build())
-        stemmer = PyseriniAnalyzer(custom.builder().withTokenizer("keyword").addTokenFilter("porterStem").build())
-        default.analyze("warm up")
+    custom = autoclass("org.apache.lucene.analysis.custom.CustomAnalyzer")
+    default = analysis.Analyzer(analysis.get_lucene_analyzer())
+    tokenizer = analysis.Analyzer(custom.builder().withTokenizer("standard").build())
+    stemmer = analysis.Analyzer(custom.builder().withTokenizer("keyword").addTokenFilter("porterStem").build())
+    default.analyze("warm up")
 
-        def tokenize_cut(text: str, max_token_length: int) -> list[str]:
-            builder = custom.builder().withTokenizer("standard", "maxTokenLength", str(max_token_length))
-            return list(PyseriniAnalyzer(builder.build()).analyze(text))
+    def tokenize_cut(text: str, max_token_length: int) -> list[str]:
+        builder = custom.builder().withTokenizer("standard", "maxTokenLength", str(max_token_length))
+        return list(analysis.Analyzer(builder.build()).analyze(text))
 
-    except Exception as error:  # ImportError, no JVM, wrong Java: all mean "no reference here"
-        reason = str(error).splitlines()[0] if str(error) else ""
-        pytest.skip(f"pyserini's Lucene is not usable here ({type(error).__name__}: {reason})")
     return Lucene(
         analyze=lambda text: list(default.analyze(text)),
         tokenize=lambda text: list(tokenizer.analyze(text)),

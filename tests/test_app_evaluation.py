@@ -178,7 +178,8 @@ def test_upload_domain_names_come_from_the_files_when_they_agree():
 def test_a_stopped_generation_resumes_from_the_cache(tmp_path, store):
     """The embedded model, 8 new tokens: stop after the first query, then rerun; only the rest is generated."""
     files = write_subset(tmp_path / "upload")
-    settings = GenerationSettings(max_new_tokens=8, batch_size=1)
+    settings = GenerationSettings(max_new_tokens=8, batch_size=1, threads=1)
+    POOL.close()  # a model an earlier test left in the pool would bring that test's reasoning cache along
     try:
         reasoning = ReasoningChoice(model="default", settings=settings)
         first = EvaluationJob(store, tmp_path / "out1", config(), reasoning)

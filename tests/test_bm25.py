@@ -12,6 +12,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from conftest import require_reference
 
 from tsqr.bm25 import Index, rank_indices
 from tsqr.records import Document
@@ -64,7 +65,7 @@ def index(corpus):
 @pytest.fixture(scope="module")
 def gensim_bright(corpus):
     """BRIGHT's retrieval_bm25 pipeline on our tokens: returns query tokens -> similarities."""
-    pytest.importorskip("gensim", reason="gensim is the reference for BRIGHT's BM25; pip install gensim")
+    require_reference("gensim", "gensim, the reference for BRIGHT's BM25 (pip install gensim)")
     from gensim.corpora import Dictionary
     from gensim.models import LuceneBM25Model
     from gensim.similarities import SparseMatrixSimilarity
@@ -187,7 +188,6 @@ def test_search_many_equals_search_query_by_query(index, corpus):
 
 
 def test_build_analyzes_text_with_tsqr_analyzer():
-    pytest.importorskip("tsqr.bm25.analysis", reason="needs tsqr.bm25.analysis (engineer A's analyzer)")
     from tsqr.bm25.analysis import Analyzer
 
     documents = [Document("d1", "Cats are running through the gardens."), Document("d2", "A dog sleeps."),
@@ -235,3 +235,41 @@ def test_a_vocabulary_gensim_would_prune_is_kept_with_a_warning(monkeypatch):
         index = Index.from_tokens(["a", "b"], [["w1", "w2"], ["w3", "w4", "w1"]])
     assert index.counts.vocabulary == ["w1", "w2", "w3", "w4"]
     assert index.search(["w4"], k=1)[0].doc_id == "b"
+
+
+# -- edges mutation testing found unguarded (tests/README.md) ----------------------------------------------
+def test_parameters_in_range_are_accepted_and_others_refused():
+    for k1, b in ((0.0, 0.0), (0.5, 1.0), (2.0, 0.3)):
+        index = Index.from_tokens(["d1", "d2"], [["a", "b"], ["a"]], k1=k1, b=b)
+        assert (index.k1, index.b) == (k1, b)
+    for k1, b in ((-0.1, 0.4), (0.9, -0.1), (0.9, 1.5), (-1.0, 2.0)):
+        with pytest.raises(ValueError, match="k1 >= 0 and 0 <= b <= 1"):
+            Index.from_tokens(["d1"], [["a"]], k1=k1, b=b)
+
+
+def test_a_single_document_corpus_and_trailing_empty_documents():
+    single = Index.build([Document("only", "Cats purr.")], progress=False)
+    assert [hit.doc_id for hit in single.search("cat", k=5)] == ["only"]
+    tail = Index.from_tokens(["a", "b", "c"], [["x"], [], []])
+    assert tail.scores("x".split()).shape == (3,) and len(tail.search(["x"], k=3)) == 3
+
+
+def test_weights_are_float32_as_gensim_stores_them():
+    index = Index.from_tokens(["d1", "d2"], [["a", "b"], ["a"]])
+    assert index.weights.dtype == np.float32 and index.scores(["a"]).dtype == np.float32
+    assert index.scores(["a"], "classic").dtype == np.float64
+
+
+def test_defaults_return_a_thousand_hits_and_every_scoring_reaches_the_ranking():
+    index = Index.from_tokens([f"d{i}" for i in range(1001)], [["x"] * (1 + i % 3) for i in range(1001)])
+    assert len(index.search(["x"])) == 1000
+    assert [len(hits) for hits in index.search_many([["x"], ["y"]], progress=False)] == [1000, 1000]
+    assert index.search_many([["x", "x"]], k=5, progress=False) == [index.search(["x", "x"], k=5)]
+    classic = index.search(["x", "x"], k=3, scoring="classic")
+    assert [hit.score for hit in classic] == sorted(index.scores(["x", "x"], "classic").tolist(), reverse=True)[:3]
+    assert classic != index.search(["x", "x"], k=3)
+
+
+def test_excluding_every_document_leaves_nothing():
+    index = Index.from_tokens(["d1", "d2"], [["a"], ["b"]])
+    assert index.search(["a"], k=5, exclude=["d1", "d2"]) == []

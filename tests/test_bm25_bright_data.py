@@ -11,6 +11,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import require_reference
 
 from tsqr.bm25 import Index
 from tsqr.records import Document
@@ -35,8 +36,7 @@ def real_text(shared_data):
 
 
 def test_bright_scoring_matches_gensim_on_real_text_and_reasoned_queries(real_text):
-    pytest.importorskip("tsqr.bm25.analysis", reason="needs tsqr.bm25.analysis (engineer A's analyzer)")
-    pytest.importorskip("gensim", reason="gensim is the reference for BRIGHT's BM25; pip install gensim")
+    require_reference("gensim", "gensim, the reference for BRIGHT's BM25 (pip install gensim)")
     from gensim.corpora import Dictionary
     from gensim.models import LuceneBM25Model
     from gensim.similarities import SparseMatrixSimilarity

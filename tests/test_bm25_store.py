@@ -28,7 +28,6 @@ def index():
 
 @pytest.fixture(scope="module")
 def documents():
-    pytest.importorskip("tsqr.bm25.analysis", reason="needs tsqr.bm25.analysis (engineer A's analyzer)")
     texts = ["Honey bees dance to tell the hive where flowers are.", "Bees sting once; wasps sting repeatedly.",
              "", "Photosynthesis turns light into sugar.", "Why do bees dance? Foraging bees' waggle dance.",
              "Naïve café owners keep bees on the roof — 日本語 too."]
@@ -203,3 +202,48 @@ def test_a_bad_index_cache_cap_is_an_error_naming_the_variable(documents, tmp_pa
     monkeypatch.setenv("TSQR_INDEX_CACHE_MB", "lots")
     with pytest.raises(ValueError, match="TSQR_INDEX_CACHE_MB='lots'"):
         load_or_build(documents, cache=tmp_path, progress=False)
+# -- paths mutation testing found unguarded (tests/README.md) ----------------------------------------------
+def test_a_custom_analyzer_is_used_for_building_caching_and_loading(tmp_path):
+    from tsqr.bm25.analysis import Analyzer
+
+    unstemmed = Analyzer(stemmer="none")
+    documents = [Document("a", "dancing bees"), Document("b", "bees dance"), Document("c", "wasps sting")]
+    built = load_or_build(documents, unstemmed, cache=tmp_path, progress=False)
+    hits = built.search("dancing", k=3)
+    assert hits[0].doc_id == "a" and hits[1].score == 0.0  # without stemming "dance" is another term
+    cached = load_or_build(documents, unstemmed, cache=tmp_path, progress=False)
+    assert cached.loaded_from is not None and cached.search("dancing", k=3) == hits
+    assert Index.load(cached.loaded_from, unstemmed).search("dancing", k=3) == hits
+    stemmed = load_or_build(documents, cache=tmp_path, progress=False)  # another analyzer: another entry
+    assert stemmed.loaded_from is None and len(list(tmp_path.iterdir())) == 2
+    assert stemmed.search("dancing", k=3)[1].score > 0.0
+    assert Index.build(documents, unstemmed, progress=False).search("dancing", k=3) == hits
+
+
+def test_the_default_cache_is_the_index_folder_of_the_tsqr_cache(documents):
+    from tsqr.paths import cache_dir
+
+    assert load_or_build(documents, progress=False).loaded_from is None
+    again = load_or_build(documents, progress=False)
+    assert again.loaded_from is not None and again.loaded_from.parent == cache_dir("index")
+
+
+def test_a_writer_that_lost_the_race_leaves_no_temporary_folder_and_no_warning(documents, tmp_path, monkeypatch):
+    """Two processes cache the same corpus at once: the one whose rename fails because the other's complete
+    index is already in place says nothing and cleans up after itself."""
+    import tsqr.bm25
+
+    rename = tsqr.bm25.os.rename
+
+    def other_process_won(source, destination):
+        Index.build(documents, progress=False).save(destination)
+        raise OSError(39, "Directory not empty")
+
+    monkeypatch.setattr(tsqr.bm25.os, "rename", other_process_won)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_or_build(documents, cache=tmp_path, progress=False)
+    monkeypatch.setattr(tsqr.bm25.os, "rename", rename)
+    [entry] = tmp_path.iterdir()
+    assert (entry / "meta.json").is_file()
+    assert load_or_build(documents, cache=tmp_path, progress=False).loaded_from == entry

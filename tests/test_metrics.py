@@ -10,6 +10,7 @@ import math
 import random
 
 import pytest
+from conftest import require_reference
 
 from tsqr.metrics import (
     AP, RR, Measure, P, QueryDelta, R, evaluate, mean_scores, nDCG, parse_measure, per_query_deltas, trec_order,
@@ -250,7 +251,7 @@ def _random_case(rng: random.Random) -> tuple[dict, dict]:
 
 
 def _pytrec(qrels, run, names, **kwargs):
-    pytrec_eval = pytest.importorskip("pytrec_eval", reason="pytrec_eval (pytrec-eval-terrier) not installed")
+    pytrec_eval = require_reference("pytrec_eval", "pytrec_eval (pip install pytrec-eval-terrier)")
     evaluator = pytrec_eval.RelevanceEvaluator(qrels, set(names), **kwargs)
     return evaluator.evaluate({qid: {hit.doc_id: hit.score for hit in hits} for qid, hits in run.items()})
 
@@ -269,6 +270,36 @@ def test_identical_to_pytrec_eval_on_random_runs(relevance_level):
                 assert scores[name] == reference[qid][trec_name], (name, qid, qrels[qid], run[qid])
                 compared += 1
     assert compared > 5000
+
+
+def _many_judged_case(rng: random.Random, judged_retrieved: int) -> tuple[dict, dict]:
+    """One query with `judged_retrieved` graded judgements among its hits (pooled qrels, as BRIGHT's queries
+    with dozens of gold ids), a few more judged but not retrieved, as many unjudged hits, and tied scores."""
+    unretrieved = judged_retrieved // 20 + 1
+    docs = [f"doc{n:04d}{rng.choice(['', 'x', 'é'])}" for n in range(2 * judged_retrieved + unretrieved + 50)]
+    judged_docs = rng.sample(docs, judged_retrieved + unretrieved)
+    judged = {doc: rng.choice([-1, 0, 0, 1, 1, 2, 3]) for doc in judged_docs}
+    judged[judged_docs[0]] = 2  # at least one relevant document at every relevance level compared
+    missing = set(judged_docs[-unretrieved:])
+    run = [Hit(doc, float(rng.choice([0.5, 1, 1, 2, 3.25])) if rng.random() < 0.6 else rng.uniform(0, 40))
+           for doc in docs if doc not in missing]
+    return {"q": judged}, {"q": run}
+
+
+@pytest.mark.parametrize("relevance_level", [1, 2])
+def test_identical_to_pytrec_eval_with_hundreds_of_judged_documents(relevance_level):
+    """Past 64 judged hits, ranks of judged documents come from a position map instead of list scans: that
+    path must give pytrec_eval's numbers too (the random runs above never judge that many)."""
+    rng = random.Random(90 + relevance_level)
+    for judged_count in (65, 66, 80, 100, 150, 300):
+        qrels, run = _many_judged_case(rng, judged_count)
+        present = {hit.doc_id for hit in run["q"]}
+        assert sum(doc in present for doc in qrels["q"]) == judged_count  # > 64: the branch under test
+        ours = evaluate(qrels, run, list(TREC_NAMES), relevance_level=relevance_level)
+        reference = _pytrec(qrels, run, TREC_NAMES.values(), relevance_level=relevance_level)
+        assert {name: ours["q"][name] for name in TREC_NAMES} == \
+            {name: reference["q"][trec] for name, trec in TREC_NAMES.items()}, judged_count
+        assert 0 < ours["q"]["nDCG@10"] < 1  # a real ranking, neither empty nor perfect
 
 
 def test_rr_at_k_equals_pytrec_eval_on_the_top_k():
@@ -298,3 +329,35 @@ def test_identical_to_pytrec_eval_on_real_bright_qrels(shared_data):
     reference = _pytrec(qrels, run, [TREC_NAMES[n] for n in names])
     assert len(ours) == len(qrels) > 50
     assert ours == {qid: {n: reference[qid][TREC_NAMES[n]] for n in names} for qid in reference}
+
+
+# -- edges mutation testing found unguarded (tests/README.md) ----------------------------------------------
+def test_cutoffs_must_be_positive_whole_numbers_and_become_plain_ints():
+    import numpy as np
+
+    measure = Measure("nDCG", np.int64(10))
+    assert type(measure.cutoff) is int and measure == nDCG @ 10  # numpy counts (argparse, arrays) are accepted
+    for bad in (0, -3, 2.5, "10", True):
+        with pytest.raises(ValueError, match="positive integer"):
+            Measure("P", bad)
+
+
+def test_non_text_measure_names_and_boolean_relevance_levels_are_refused():
+    with pytest.raises(ValueError, match="unknown measure 10"):
+        parse_measure(10)
+    with pytest.raises(ValueError, match="relevance_level"):
+        evaluate({"q": {"a": 1}}, {"q": [Hit("a", 1.0)]}, ["AP"], relevance_level=True)
+
+
+def test_mean_over_no_queries_is_empty_not_a_division_by_zero():
+    assert mean_scores({"a": {"AP": 1.0}}, queries=[]) == {}
+    assert mean_scores({"a": {}}) == {}
+
+
+def test_errors_name_the_duplicate_document_and_the_side_missing_a_measure():
+    with pytest.raises(ValueError, match="document 'a' is listed more than once"):
+        trec_order("q", [Hit("b", 3.0), Hit("a", 2.0), Hit("a", 1.0)])
+    with pytest.raises(ValueError, match=r"before scores of query 'q1' have no 'RR' \(they have AP\)"):
+        per_query_deltas({"q1": {"AP": 1.0}}, {"q1": {"RR": 1.0}}, RR)
+    with pytest.raises(ValueError, match=r"have no 'RR' \(they have nothing\)"):
+        per_query_deltas({"q1": {}}, {"q1": {"RR": 1.0}}, RR)

@@ -1,17 +1,25 @@
-"""The reasoning cache: keys that change exactly when the text could, crash-safe appends, TongSearch JSON I/O."""
+"""The reasoning cache: keys that change exactly when the text could, crash-safe appends shared by several
+processes, TongSearch JSON I/O."""
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import time
+import warnings
+from dataclasses import asdict
+from pathlib import Path
 
 import pytest
 
 from tsqr.reasoner import GenerationSettings, get_template
-from tsqr.reasoner.cache import CacheRow, ReasoningCache, reasoning_key
+from tsqr.reasoner.cache import INTERRUPTED_AFTER_S, CacheRow, ReasoningCache, reasoning_key
 from tsqr.reasoner.identity import ModelIdentity, file_fingerprint, folder_fingerprint
 from tsqr.reasonings import export_cache, import_into_cache
 from tsqr.bright import DataError
 
+REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = get_template("tongsearch")
 SETTINGS = GenerationSettings(max_new_tokens=64)
 
@@ -44,14 +52,93 @@ def test_truncated_last_line_is_skipped_with_a_warning_and_the_next_append_is_in
     path = tmp_path / "c.jsonl"
     ReasoningCache(path).append([row("k1", "q1", "kept")])
     with path.open("a") as handle:
-        handle.write('{"key": "k2", "query": "q2", "te')  # a writer killed mid-line
-    with pytest.warns(UserWarning, match=r"c\.jsonl:2: truncated last line"):
+        handle.write('{"key": "k2", "query": "q2", "te')  # a writer killed mid-line...
+    long_ago = time.time() - INTERRUPTED_AFTER_S - 5
+    os.utime(path, (long_ago, long_ago))  # ...a while ago: nobody is still writing that line
+    with pytest.warns(UserWarning, match=r"c\.jsonl:2: truncated last line \(a writer was interrupted\)"):
         cache = ReasoningCache(path)
         assert len(cache) == 1
-    cache.append([row("k3", "q3", "after the crash")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(cache) == 1 and cache.get("k2") is None  # reported once, not at every lookup
+    with pytest.warns(UserWarning, match=r"c\.jsonl:2: not JSON"):  # closed by the append: a damaged line now
+        cache.append([row("k3", "q3", "after the crash")])
     with pytest.warns(UserWarning, match=r"c\.jsonl:2: not JSON"):
         reloaded = ReasoningCache(path)
         assert {r.key for r in reloaded.rows()} == {"k1", "k3"}
+
+
+def test_a_line_still_being_written_is_not_a_row_and_not_an_interruption(tmp_path):
+    path = tmp_path / "c.jsonl"
+    ReasoningCache(path).append([row("k1", "q1", "first")])
+    line = json.dumps(asdict(row("k2", "q2", "second"))) + "\n"
+    with path.open("a") as handle:
+        handle.write(line[:25])  # another process's write, half on disk
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "a writer was interrupted" would be false here
+        cache = ReasoningCache(path)
+        assert len(cache) == 1 and "k2" not in cache
+        with path.open("a") as handle:
+            handle.write(line[25:])
+        assert cache.get("k2").text == "second" and len(cache) == 2
+
+
+def test_a_long_lived_cache_sees_what_another_writer_appended(tmp_path):
+    path = tmp_path / "c.jsonl"
+    writer, reader = ReasoningCache(path), ReasoningCache(path)
+    assert len(reader) == 0 and reader.get("k1") is None  # no file yet
+    writer.append([row("k1", "q1", "one")])
+    assert reader.get("k1").text == "one"  # a miss reads the appended rows before answering
+    writer.append([row("k2", "q2", "two"), row("k1", "q1", "one, rewritten")])
+    assert "k2" in reader and len(reader) == 2
+    assert reader.get("k1").text == "one, rewritten"  # later rows win, also when read incrementally
+    reader.append([row("k3", "q3", "three")])
+    assert {r.key for r in writer.rows()} == {"k1", "k2", "k3"}
+    replacement = tmp_path / "other.jsonl"
+    ReasoningCache(replacement).append([row("k9", "q9", "new file")])
+    os.replace(replacement, path)  # the file was replaced (a user restored a copy): read it again
+    assert [r.key for r in reader.rows()] == ["k9"] and reader.get("k1") is None
+
+
+WRITER = """
+import sys
+from tsqr.reasoner.cache import CacheRow, ReasoningCache
+path, name, batches, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+cache = ReasoningCache(path)
+for batch in range(batches):
+    cache.append([CacheRow(key=f"{name}-{batch}-{i}", query=f"q {name} {batch} {i}", text=name * size,
+                           model="m", template="tongsearch") for i in range(3)])
+print(len(cache))
+"""
+
+
+def test_two_writer_processes_and_a_reader_share_one_file(tmp_path):
+    """Two processes append big batches to one cache while this one reads it, fresh and long-lived readers
+    alike: no row lost or merged with another, no false "interrupted" warning, and every reader ends up seeing
+    every row."""
+    path, batches, size = tmp_path / "shared.jsonl", 40, 20_000
+    expected = {f"{name}-{batch}-{i}" for name in "ab" for batch in range(batches) for i in range(3)}
+    long_lived = ReasoningCache(path)
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), name, str(batches), str(size)],
+                                cwd=REPO, stdout=subprocess.PIPE, text=True) for name in "ab"]
+    seen: list[int] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        while any(writer.poll() is None for writer in writers):
+            seen.append(len(ReasoningCache(path)))
+            seen.append(len(long_lived))
+        outputs = [writer.communicate(timeout=60)[0] for writer in writers]
+        assert [writer.returncode for writer in writers] == [0, 0]
+        assert len(long_lived) == len(expected) and {r.key for r in long_lived.rows()} == expected
+        fresh = ReasoningCache(path)
+        assert {r.key for r in fresh.rows()} == expected
+        assert all(r.text in ("a" * size, "b" * size) for r in fresh.rows())
+    assert [str(w.message) for w in caught] == []
+    assert len(seen) > 2 and max(seen) <= len(expected)
+    # Each writer's own cache, read last, saw its rows and whatever the other had appended by then.
+    assert all(int(out) >= 3 * batches for out in outputs)
+    lines = [line for line in path.read_text().split("\n") if line]
+    assert len(lines) == len(expected)  # one row per line: nothing merged, nothing lost
 
 
 def test_a_row_missing_a_field_is_reported_by_line_and_field(tmp_path):

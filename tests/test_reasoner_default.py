@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import missing_reference
 
 from tsqr.reasoner import ContextTruncationWarning, GenerationSettings, default_gguf_path, export_model, load_reasoner
 from tsqr.reasoner.backend_llamacpp import LlamaCppReasoner, llamacpp_available
@@ -15,7 +16,8 @@ pytestmark = pytest.mark.slow
 
 QUERIES = ["Why does my sourdough starter smell like nail polish remover?",
            "Why are there two high tides a day when the moon passes overhead only once?"]
-SHORT = GenerationSettings(max_new_tokens=16, batch_size=2)
+# One thread, whatever the load: outputs compared for equality must come from the same arithmetic.
+SHORT = GenerationSettings(max_new_tokens=16, batch_size=2, threads=1)
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +25,13 @@ def gguf() -> Path:
     try:
         return default_gguf_path()
     except FileNotFoundError as error:
-        pytest.skip(str(error))
+        missing_reference(f"the embedded model is missing: {error}")
 
 
 @pytest.fixture(scope="module")
 def llamacpp(gguf) -> LlamaCppReasoner:
     if not llamacpp_available():
-        pytest.skip("xllamacpp is not installed")
+        missing_reference("xllamacpp (requirements.txt) is not installed")
     reasoner = load_reasoner("default", SHORT)
     yield reasoner
     reasoner.close()

@@ -98,3 +98,16 @@ def test_empty_query_error_names_its_index():
         NoneReasoner().reason(["fine", "   "])
     with pytest.raises(ValueError, match="single string"):
         NoneReasoner().reason("not a list")
+
+
+def test_concat_repeats_the_query_once_by_default():
+    assert compose_query("tides?", "moon gravity", mode="concat") == "tides? moon gravity"
+
+
+def test_a_template_without_a_system_turn_sends_only_the_user_turn():
+    from tsqr.reasoner import PromptTemplate
+
+    bare = PromptTemplate(name="bare", user="Q: {query}")
+    assert bare.messages("tides?") == [{"role": "user", "content": "Q: tides?"}]
+    assert PromptTemplate(name="empty", user="Q: {query}", system="").messages("x")[0] == \
+        {"role": "system", "content": ""}

@@ -13,8 +13,11 @@ import socket
 import subprocess
 import sys
 import threading
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -26,15 +29,18 @@ from tsqr.reasoner import (
     reason_queries,
     resolve_spec,
 )
+from tsqr.reasoner import backend_server
 from tsqr.reasoner.backend_server import ServerUnavailableError
 from tsqr.reasoner.backend_transformers import TransformersReasoner
 from tsqr.reasoner.cache import ReasoningCache
-from tsqr.reasoner.serve import make_server
+from tsqr.reasoner.serve import MicroBatcher, make_handler, make_server
 
 QUERIES = ["why is the sky blue", "tides", "sourdough starter smells like nail polish remover, why?", "the moon"]
 CHAT_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
                  "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
-SETTINGS = GenerationSettings(max_new_tokens=12, batch_size=4, repetition_penalty=1.1)
+# threads=1: outputs compared for equality come from reasoners loaded at different times, and a thread count
+# that followed the load average would let their floating-point sums differ.
+SETTINGS = GenerationSettings(max_new_tokens=12, batch_size=4, repetition_penalty=1.1, threads=1)
 
 
 @pytest.fixture(scope="module")
@@ -226,31 +232,64 @@ def test_server_rejects_an_over_long_prompt_with_a_clear_error(served):
         client.reason(["the ocean rises " * 200], progress=False)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+@contextmanager
+def refusing_port() -> Iterator[int]:
+    """A loopback port that refuses every connection: bound (so no other process can take it) but not listening."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]
 
 
-def test_server_down_fails_after_bounded_retries():
+def recorded_waits(monkeypatch: pytest.MonkeyPatch, on_wait=None) -> list[float]:
+    """The client's backoff waits, recorded instead of slept (no other module's clock is touched); `on_wait`
+    runs at each wait, before the next attempt."""
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if on_wait is not None:
+            on_wait(len(waits))
+
+    monkeypatch.setattr(backend_server, "time", SimpleNamespace(sleep=sleep))
+    return waits
+
+
+def test_server_down_fails_after_bounded_retries(monkeypatch):
+    waits = recorded_waits(monkeypatch)
     settings = GenerationSettings(max_retries=2, retry_backoff=0.05, request_timeout=2)
-    started = time.perf_counter()
-    with pytest.raises(ServerUnavailableError, match=r"failed after 3 attempt\(s\).*Is the server running"):
-        load_reasoner(f"http://127.0.0.1:{free_port()}/v1", settings, cache=False)
-    assert time.perf_counter() - started < 5
+    with refusing_port() as port:
+        with pytest.raises(ServerUnavailableError, match=r"failed after 3 attempt\(s\).*Is the server running"):
+            load_reasoner(f"http://127.0.0.1:{port}/v1", settings, cache=False)
+    assert waits == [0.05, 0.1]  # three attempts, exponential backoff between them, then the error
 
 
-def test_client_retries_until_a_late_server_comes_up(reasoner):
-    port = free_port()
-    server = make_server(reasoner, "127.0.0.1", port)
-    timer = threading.Timer(0.3, server.serve_forever)
-    timer.start()
+def test_client_retries_until_a_late_server_comes_up(reasoner, monkeypatch):
+    """The server holds its port from the start but only listens after the client's first refused attempt: the
+    client gets an answer only by retrying (with max_retries=0 the same setup fails, checked first)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(reasoner, MicroBatcher(reasoner, 4)),
+                                 bind_and_activate=False)
+    server.daemon_threads = True
+    server.server_bind()  # bound, not listening: connections are refused, not queued in a backlog
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+
+    def come_up(wait_number: int) -> None:
+        if wait_number == 1:
+            server.server_activate()
+            serving.start()
+
     try:
-        settings = SETTINGS.with_changes(max_retries=6, retry_backoff=0.1)
-        client = load_reasoner(f"http://127.0.0.1:{port}/v1", settings, cache=False)
-        assert client.reason([QUERIES[0]], progress=False)[0].text
+        waits = recorded_waits(monkeypatch)
+        with pytest.raises(ServerUnavailableError, match=r"failed after 1 attempt\(s\)"):
+            load_reasoner(url, SETTINGS.with_changes(max_retries=0), cache=False)
+        waits = recorded_waits(monkeypatch, come_up)
+        client = load_reasoner(url, SETTINGS.with_changes(max_retries=3, retry_backoff=0.05), cache=False)
+        assert waits == [0.05]  # refused once, answered on the retry
+        assert client.reason([QUERIES[0]], progress=False)[0].text == \
+            reasoner.reason([QUERIES[0]], progress=False)[0].text
     finally:
-        server.shutdown()
+        if serving.is_alive():
+            server.shutdown()
         server.server_close()
 
 

@@ -101,3 +101,94 @@ def test_sequence_logprobs_and_entropy() -> None:
     assert torch.allclose(ppo_math.sequence_logprobs(logits, tokens), torch.log(torch.tensor([[0.5, 0.8]])))
     uniform = torch.zeros(1, 1, 4)
     assert ppo_math.entropy(uniform, torch.ones(1, 1)).item() == pytest.approx(math.log(4))
+
+
+# -- cases the hand-worked ones above left open (found by mutation testing, tests/README.md) ---------------
+def test_policy_loss_clips_a_falling_ratio_against_a_negative_advantage_and_uses_the_old_logprobs() -> None:
+    mask = torch.ones(1, 1)
+    old = torch.tensor([[math.log(0.5)]])
+    down = torch.tensor([[math.log(0.25)]])  # ratio p/p_old = 0.5, below 1 - 0.2
+    loss, clipped = ppo_math.clipped_policy_loss(down, old, torch.tensor([[-2.0]]), mask)  # default clip 0.2
+    assert loss.item() == pytest.approx(2.0 * 0.8) and clipped.item() == 1.0  # a bad token is pushed down only so far
+    loss, clipped = ppo_math.clipped_policy_loss(down, old, torch.tensor([[2.0]]), mask)
+    assert loss.item() == pytest.approx(-2.0 * 0.5) and clipped.item() == 0.0  # a lost gain is never clipped away
+    loss, _ = ppo_math.clipped_policy_loss(down, old, torch.tensor([[2.0]]), mask, clip_range=0.6)
+    assert loss.item() == pytest.approx(-2.0 * 0.5)
+
+
+def test_value_loss_clips_a_fall_below_the_old_value_and_squares_the_error() -> None:
+    mask = torch.ones(1, 1)
+    # V moved from 1.0 down to 0.0 (clipped to 0.8 by the default 0.2), return 3: errors 3 and 2.2, the larger counts
+    loss = ppo_math.clipped_value_loss(torch.tensor([[0.0]]), torch.tensor([[1.0]]), torch.tensor([[3.0]]), mask)
+    assert loss.item() == pytest.approx(0.5 * 3.0 ** 2)
+    # V moved from 1.0 up to 2.0 (clipped to 1.2), return 0: errors 2 and 1.2
+    loss = ppo_math.clipped_value_loss(torch.tensor([[2.0]]), torch.tensor([[1.0]]), torch.tensor([[0.0]]), mask)
+    assert loss.item() == pytest.approx(0.5 * 2.0 ** 2)
+    # V moved from 1.0 down to 0.5 (clipped to 0.8), return 0.9: the clipped error 0.1 is smaller than 0.4
+    loss = ppo_math.clipped_value_loss(torch.tensor([[0.5]]), torch.tensor([[1.0]]), torch.tensor([[0.9]]), mask)
+    assert loss.item() == pytest.approx(0.5 * 0.4 ** 2)
+
+
+def test_whitening_scales_to_unit_variance_and_can_keep_the_mean() -> None:
+    values = torch.tensor([[2.0, 6.0, 10.0, 50.0]])
+    mask = torch.tensor([[1.0, 1.0, 1.0, 0.0]])
+    scale = math.sqrt(32 / 3)  # the masked values 2, 6, 10: mean 6, variance 32/3
+    expected = torch.tensor([[-4 / scale, 0.0, 4 / scale, 0.0]])
+    assert torch.allclose(ppo_math.masked_whiten(values, mask), expected, atol=1e-6)
+    kept = ppo_math.masked_whiten(values, mask, shift_mean=False)
+    assert torch.allclose(kept, (expected + 6.0) * mask, atol=1e-6)
+    constant = ppo_math.masked_whiten(torch.full((1, 3), 5.0), torch.ones(1, 3))
+    assert torch.equal(constant, torch.zeros(1, 3))  # eps keeps a zero variance finite
+
+
+def test_masked_mean_along_a_dimension_and_over_nothing() -> None:
+    values = torch.tensor([[1.0, 3.0, 5.0], [2.0, 4.0, 100.0]])
+    mask = torch.tensor([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
+    assert torch.allclose(ppo_math.masked_mean(values, mask, dim=1), torch.tensor([3.0, 3.0]))
+    assert torch.allclose(ppo_math.masked_mean(values, mask, dim=0), torch.tensor([1.5, 3.5, 5.0]))
+    assert ppo_math.masked_mean(values, mask).item() == pytest.approx(15 / 5)
+    assert ppo_math.masked_mean(values, torch.zeros(2, 3)).item() == 0.0  # nothing generated: 0, not NaN
+    half = torch.tensor([[0.5, 0.5, 0.0], [0.0, 0.0, 0.0]])
+    assert torch.allclose(ppo_math.masked_mean(values, half, dim=1), torch.tensor([2.0, 0.0]))
+
+
+def test_token_rewards_with_an_empty_completion_and_half_precision_scores() -> None:
+    kl = torch.ones(2, 2)
+    mask = torch.tensor([[0.0, 0.0], [1.0, 0.0]])  # the first row generated nothing at all
+    rewards = ppo_math.token_rewards(torch.tensor([5.0, 1.0], dtype=torch.float16), kl, mask, kl_coef=0.5)
+    assert rewards.dtype == torch.float32
+    assert torch.allclose(rewards, torch.tensor([[5.0, 0.0], [0.5, 0.0]]))  # a score still lands at position 0
+
+
+def test_default_estimator_and_advantage_settings_are_the_documented_ones() -> None:
+    p, q = torch.tensor([[-1.0, -2.0]]), torch.tensor([[-1.5, -1.0]])
+    assert torch.equal(ppo_math.kl_per_token(p, q), ppo_math.kl_per_token(p, q, "k1"))
+    rewards, values, mask = torch.tensor([[0.5, 1.0, 2.0]]), torch.tensor([[0.1, 0.7, 0.3]]), torch.ones(1, 3)
+    default = ppo_math.generalized_advantages(rewards, values, mask)
+    explicit = ppo_math.generalized_advantages(rewards, values, mask, gamma=1.0, lam=0.95)
+    assert all(torch.equal(a, b) for a, b in zip(default, explicit))
+    # one step by hand at gamma=1, lam=0.95: A2 = 2 - 0.3, A1 = 1 + 0.3 - 0.7 + 0.95 A2
+    assert default[0][0, 1].item() == pytest.approx(0.6 + 0.95 * 1.7)
+
+
+def test_gae_of_a_batch_whose_rows_differ_at_every_step() -> None:
+    rewards = torch.tensor([[1.0, 0.0], [0.0, 3.0]])
+    values = torch.tensor([[0.5, 2.0], [1.0, 0.0]])
+    advantages, returns = ppo_math.generalized_advantages(rewards, values, torch.ones(2, 2), gamma=0.5, lam=0.5)
+    # row 0: A1 = 0 - 2 = -2, A0 = 1 + 0.5*2 - 0.5 + 0.25*(-2) = 1.0; row 1: A1 = 3, A0 = 0 + 0 - 1 + 0.25*3
+    assert torch.allclose(advantages, torch.tensor([[1.0, -2.0], [-0.25, 3.0]]))
+    assert torch.allclose(returns, advantages + values)
+
+
+def test_temperature_divides_the_logits_and_entropy_is_per_token() -> None:
+    logits = torch.tensor([[[2.0, 0.0], [0.0, 0.0]], [[0.0, 4.0], [1.0, 1.0]]])
+    tokens = torch.tensor([[0, 1], [1, 0]])
+    hot = ppo_math.sequence_logprobs(logits, tokens, temperature=2.0)
+    assert hot[0, 0].item() == pytest.approx(math.log(math.e / (math.e + 1)))  # softmax([1, 0])[0]
+    assert hot[1, 0].item() == pytest.approx(math.log(math.e ** 2 / (math.e ** 2 + 1)))
+    mask = torch.tensor([[1.0, 1.0], [1.0, 0.0]])
+    expected = (ppo_math.entropy(logits[:1, :1], torch.ones(1, 1)) + math.log(2)
+                + ppo_math.entropy(logits[1:, :1], torch.ones(1, 1))) / 3
+    assert ppo_math.entropy(logits, mask).item() == pytest.approx(expected.item())
+    two_way = -(0.5 * math.log(0.5)) * 2
+    assert ppo_math.entropy(torch.zeros(3, 4, 2), torch.ones(3, 4)).item() == pytest.approx(two_way)

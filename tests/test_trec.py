@@ -5,6 +5,7 @@ import gzip
 
 import numpy as np
 import pytest
+from conftest import require_reference
 
 from tsqr.records import Hit
 from tsqr.trec import (
@@ -126,7 +127,7 @@ def test_unwritable_qrels_are_refused(tmp_path):
 
 
 def test_reads_like_pytrec_eval_parsers(tmp_path):
-    pytrec_eval = pytest.importorskip("pytrec_eval", reason="pytrec_eval (pytrec-eval-terrier) not installed")
+    pytrec_eval = require_reference("pytrec_eval", "pytrec_eval (pip install pytrec-eval-terrier)")
     write_run(RUN, tmp_path / "run.trec")
     write_qrels(QRELS, tmp_path / "qrels.txt")
     with (tmp_path / "run.trec").open() as handle:

@@ -32,7 +32,7 @@ from train.cli import parse_trainer_args, trainer_parser
 from train.dataset import TrainExample, TrainingSet
 from train.heldout import evaluate_policy
 from train.model_card import CardInfo, write_run_files
-from train.policy import LoraSettings, load_policy, prompt_messages, save_checkpoint
+from train.policy import LoraSettings, load_policy, prompt_messages, save_checkpoint, stop_token_ids
 from train.rewarding import RewardFunction
 from train.run_log import RunLog
 from tsqr.reward import RewardConfig
@@ -148,7 +148,8 @@ def train(start: str, data: str | Path, output: str | Path, settings: GRPOSettin
 
         peft_config = LoraConfig(r=settings.lora.r, lora_alpha=settings.lora.alpha, lora_dropout=settings.lora.dropout,
                                  target_modules=settings.lora.target_modules, task_type="CAUSAL_LM")
-    reward = RewardFunction.for_documents(training_set.documents, reward_config, settings.max_completion_length)
+    reward = RewardFunction.for_documents(training_set.documents, reward_config, settings.max_completion_length,
+                                          stop_token_ids(model, tokenizer))
     run_log = RunLog(output / "training")
     trainer = GRPOTrainer(model=model, processing_class=tokenizer, reward_funcs=[reward],
                           args=trl_config(settings, output / "training"),

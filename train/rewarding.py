@@ -8,7 +8,7 @@ the sparse term, the semantic term, the penalties and the failure rate per step,
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from train.dataset import TrainExample
@@ -41,21 +41,25 @@ def summarize(breakdowns: Sequence[RewardBreakdown]) -> dict[str, float]:
 class RewardFunction:
     """f(prompts, completions, query, positive_ids, negative_ids, ...) -> rewards, as TRL's GRPOTrainer calls it."""
 
-    def __init__(self, scorer: RewardScorer, max_completion_tokens: int | None = None) -> None:
+    def __init__(self, scorer: RewardScorer, max_completion_tokens: int | None = None,
+                 stop_ids: Collection[int] = ()) -> None:
         self.scorer = scorer
         self.max_completion_tokens = max_completion_tokens
+        self.stop_ids = frozenset(stop_ids)
         self.last: list[RewardBreakdown] = []
         self.__name__ = "tsqr_reward"  # TRL names its reward logs after the function
 
     @classmethod
     def for_documents(cls, documents: Sequence[Document], config: RewardConfig,
-                      max_completion_tokens: int | None = None) -> "RewardFunction":
-        return cls(RewardScorer(documents, config, progress=True), max_completion_tokens)
+                      max_completion_tokens: int | None = None, stop_ids: Collection[int] = ()) -> "RewardFunction":
+        return cls(RewardScorer(documents, config, progress=True), max_completion_tokens, stop_ids)
 
     def _truncated(self, completion_ids: Sequence[Sequence[int]] | None, count: int) -> list[bool]:
+        """Cut by the token limit: as long as the limit and not ending on a stop token (one that ends exactly at
+        the limit finished, as PPO's rollouts count it)."""
         if completion_ids is None or not self.max_completion_tokens:
             return [False] * count
-        return [len(ids) >= self.max_completion_tokens for ids in completion_ids]
+        return [len(ids) >= self.max_completion_tokens and ids[-1] not in self.stop_ids for ids in completion_ids]
 
     def __call__(self, prompts: Sequence[Any], completions: Sequence[Any], *, query: Sequence[str],
                  positive_ids: Sequence[Sequence[str]], negative_ids: Sequence[Sequence[str]] | None = None,

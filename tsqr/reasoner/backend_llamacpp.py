@@ -55,6 +55,9 @@ class LlamaCppReasoner(GeneratingReasoner):
         params.n_parallel = self.settings.batch_size
         params.n_ctx = SLOT_CONTEXT * self.settings.batch_size
         params.use_jinja = True  # render the GGUF's own chat template, as transformers does
+        # No prompt-cache reuse: a reused prefix's KV rounds differently from a full evaluation, so greedy text
+        # would depend on what the slot decoded before (tests/test_reasoner_llamacpp_server.py shows it).
+        params.cache_prompt = False
         params.verbosity = -1
         threads = cpu_threads(self.settings.threads)  # see tsqr.reasoner.threads: spinning threads hate sharing
         params.cpuparams.n_threads = threads

@@ -11,16 +11,19 @@ This module owns the cache's JSONL format (`read_rows`, `append`); moving reason
 TongSearch's JSON is tsqr.reasonings' job (`export_cache`, `import_into_cache`), the owner of reasoning files.
 
 Appending and flushing after every batch means an evaluation killed by a crash or Ctrl-C resumes where it
-stopped. A process killed mid-write leaves at most one truncated last line: reading skips it with a warning
-and the next append starts on a fresh line, so no finished row is ever damaged.
+stopped. A process killed mid-write leaves at most one truncated last line: reading skips it (with a warning
+once it has been left alone for INTERRUPTED_AFTER_S) and the next append starts on a fresh line, so no finished
+row is ever damaged. Several processes may append to one file at once: each batch is one O_APPEND write, and
+every cache object reads the rows others appended before it reports a miss.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,9 @@ from tsqr.paths import cache_dir
 from tsqr.reasoner.identity import ModelIdentity
 from tsqr.reasoner.prompts import PromptTemplate
 from tsqr.reasoner.settings import GenerationSettings
+
+# An unterminated last line untouched this long was left by a writer that died; a younger one is being written.
+INTERRUPTED_AFTER_S = 10.0
 
 
 def reasoning_key(model: str, template: PromptTemplate, settings: GenerationSettings, query: str) -> str:
@@ -67,11 +73,22 @@ class CacheRow:
 
 
 class ReasoningCache:
-    """Rows of one JSONL file, loaded once and kept in memory by key; later rows win over earlier ones."""
+    """Rows of one JSONL file by key, later rows winning, kept in step with the file.
+
+    Several processes may append to one file (two evaluations of one model, the app and the CLI), so a lookup
+    that misses reads whatever was appended since the last read before answering, and `len` / `rows` always
+    do: a long-lived cache never regenerates a reasoning another process already wrote. Reading stops at the
+    last complete line: a line without its newline is a write still in flight (or one a killed writer left),
+    not yet a row.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._rows: dict[str, CacheRow] | None = None
+        self._rows: dict[str, CacheRow] = {}
+        self._file: tuple[int, int] | None = None  # (device, inode) of the file read so far
+        self._offset = 0  # bytes read, always just after a newline
+        self._lines = 0  # complete lines read, for warnings that name a line
+        self._reported_tail = -1  # offset whose unterminated tail was already reported as interrupted
 
     @classmethod
     def for_model(cls, identity: ModelIdentity, folder: Path | None = None) -> "ReasoningCache":
@@ -90,56 +107,89 @@ class ReasoningCache:
         raise FileNotFoundError(f"no reasoning cache {name!r} (tried {', '.join(map(str, candidates))}); "
                                 f"caches in {folder}: {', '.join(known) or 'none'}")
 
-    def _load(self) -> dict[str, CacheRow]:
-        if self._rows is None:
-            self._rows = {row.key: row for row in read_rows(self.path)} if self.path.exists() else {}
+    def _refresh(self) -> dict[str, CacheRow]:
+        """Read what was appended since the last read (a stat when nothing was); start over when the file was
+        replaced or shortened."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            self._file, self._rows, self._offset, self._lines = None, {}, 0, 0
+            return self._rows
+        if (stat.st_dev, stat.st_ino) != self._file or stat.st_size < self._offset:
+            self._file, self._rows, self._offset, self._lines = (stat.st_dev, stat.st_ino), {}, 0, 0
+        if stat.st_size > self._offset:
+            with self.path.open("rb") as handle:
+                handle.seek(self._offset)
+                data = handle.read()
+            complete = data[:data.rfind(b"\n") + 1]
+            for row in parse_lines(complete, self.path, self._lines + 1):
+                self._rows[row.key] = row
+            self._lines += complete.count(b"\n")
+            self._offset += len(complete)
+            self._report_interrupted(data[len(complete):], stat.st_mtime)
         return self._rows
 
+    def _report_interrupted(self, tail: bytes, modified: float) -> None:
+        """Warn once about an unterminated last line nobody has touched for INTERRUPTED_AFTER_S: its writer died
+        mid-line. A younger one is a write in flight, and saying "interrupted" about it would be false."""
+        if tail.strip() and time.time() - modified > INTERRUPTED_AFTER_S and self._reported_tail != self._offset:
+            self._reported_tail = self._offset
+            warnings.warn(f"reasoning cache {self.path}:{self._lines + 1}: truncated last line (a writer was "
+                          "interrupted); line skipped", stacklevel=3)
+
+    def _get_fresh(self, key: str) -> CacheRow | None:
+        row = self._rows.get(key)
+        return row if row is not None else self._refresh().get(key)
+
     def __len__(self) -> int:
-        return len(self._load())
+        return len(self._refresh())
 
     def __contains__(self, key: str) -> bool:
-        return key in self._load()
+        return self._get_fresh(key) is not None
 
     def get(self, key: str) -> CacheRow | None:
-        return self._load().get(key)
+        return self._get_fresh(key)
 
     def rows(self) -> list[CacheRow]:
-        return list(self._load().values())
+        return list(self._refresh().values())
 
     def append(self, rows: Sequence[CacheRow]) -> None:
-        """Write rows at the end of the file and flush them to disk before returning."""
+        """Write rows at the end of the file and flush them to disk before returning.
+
+        All rows go out in one write() on a descriptor opened with O_APPEND: the kernel places it at the end of
+        the file in one piece, so rows from two processes never interleave within a line.
+        """
         if not rows:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        lines = "".join(json.dumps(asdict(row), ensure_ascii=False) + "\n" for row in rows)
-        with self.path.open("a+b") as handle:
-            if handle.tell() > 0:
-                handle.seek(-1, os.SEEK_END)
-                if handle.read(1) != b"\n":
-                    lines = "\n" + lines  # close a line a killed writer left open
-            handle.write(lines.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        loaded = self._load()
-        for row in rows:
-            loaded[row.key] = row
+        data = "".join(json.dumps(asdict(row), ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)  # O_BINARY: Windows only
+        descriptor = os.open(self.path, flags, 0o644)
+        try:
+            size = os.fstat(descriptor).st_size
+            if size and os.lseek(descriptor, size - 1, os.SEEK_SET) >= 0 and os.read(descriptor, 1) != b"\n":
+                data = b"\n" + data  # close a line a killed writer left open (at worst a blank line)
+            written = os.write(descriptor, data)
+            while written < len(data):  # only on a full disk or a signal; the rest follows as soon as it can
+                written += os.write(descriptor, data[written:])
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        self._refresh()
+        for row in rows:  # ours are on disk; a row another process wrote after them still wins on the next read
+            self._rows.setdefault(row.key, row)
 
 
-def read_rows(path: Path) -> Iterable[CacheRow]:
-    """Rows of a cache file; a truncated or damaged line is skipped with a warning naming file and line."""
-    with Path(path).open("r", encoding="utf-8", errors="replace") as handle:
-        lines = handle.read().split("\n")
-    for number, line in enumerate(lines, start=1):
+def parse_lines(data: bytes, path: Path, first_line: int = 1) -> Iterator[CacheRow]:
+    """Rows of complete JSONL lines read from a cache file; a damaged line is skipped with a warning naming the
+    file and line (a line a killed writer left, closed by the next append, reads as "not JSON")."""
+    for number, line in enumerate(data.decode("utf-8", errors="replace").split("\n"), start=first_line):
         if not line.strip():
             continue
         where = f"{path}:{number}"
         try:
             yield CacheRow.from_json(json.loads(line), where)
         except json.JSONDecodeError as error:
-            # Only the final segment can lack its newline: that is a write cut short, not a damaged file.
-            truncated = number == len(lines)
-            reason = "truncated last line (a writer was interrupted)" if truncated else f"not JSON ({error.msg})"
-            warnings.warn(f"reasoning cache {where}: {reason}; line skipped", stacklevel=2)
+            warnings.warn(f"reasoning cache {where}: not JSON ({error.msg}); line skipped", stacklevel=3)
         except ValueError as error:
-            warnings.warn(f"reasoning cache {error}; line skipped", stacklevel=2)
+            warnings.warn(f"reasoning cache {error}; line skipped", stacklevel=3)
