@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
+import time
 
 import pytest
 
@@ -250,7 +251,8 @@ def recorded_waits(monkeypatch: pytest.MonkeyPatch, on_wait=None) -> list[float]
         if on_wait is not None:
             on_wait(len(waits))
 
-    monkeypatch.setattr(backend_server, "time", SimpleNamespace(sleep=sleep))
+    monkeypatch.setattr(backend_server, "time", SimpleNamespace(sleep=sleep, perf_counter=time.perf_counter,
+                                                                 monotonic=time.monotonic))
     return waits
 
 

@@ -36,7 +36,7 @@ from tsqr.bright import (
     read_json_value,
     read_table,
 )
-from tsqr.reasoner.cache import CacheRow, ReasoningCache, read_rows, reasoning_key
+from tsqr.reasoner.cache import CacheRow, ReasoningCache, reasoning_key
 from tsqr.reasoner.prompts import PromptTemplate
 from tsqr.reasoner.settings import GenerationSettings
 from tsqr.records import Example, Reasoning
@@ -167,7 +167,7 @@ def load_reasoning_cache(path: str | Path, model: str | None = None) -> Reasonin
     files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
     if not files:
         raise DataError(f"{path}: no .jsonl reasoning cache files in this folder")
-    rows = [(row.query, row.text, row.model) for file in files for row in read_rows(file)]
+    rows = [(row.query, row.text, row.model) for file in files for row in ReasoningCache(file).rows()]
     label = ", ".join(str(file) for file in files)
     return ReasoningSource(path.name if model is None else f"{path.name} [{model}]",
                            by_query=_texts_by_query(rows, label, model))

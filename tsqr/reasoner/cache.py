@@ -7,7 +7,7 @@ Usage:
     row = cache.get(key)                                 # CacheRow or None
     cache.append([CacheRow(...), ...])                   # written and flushed at once
 
-This module owns the cache's JSONL format (`read_rows`, `append`); moving reasonings between a cache and
+This module owns the cache's JSONL format (`parse_lines`, `append`); moving reasonings between a cache and
 TongSearch's JSON is tsqr.reasonings' job (`export_cache`, `import_into_cache`), the owner of reasoning files.
 
 Appending and flushing after every batch means an evaluation killed by a crash or Ctrl-C resumes where it
