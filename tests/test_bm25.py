@@ -273,3 +273,14 @@ def test_defaults_return_a_thousand_hits_and_every_scoring_reaches_the_ranking()
 def test_excluding_every_document_leaves_nothing():
     index = Index.from_tokens(["d1", "d2"], [["a"], ["b"]])
     assert index.search(["a"], k=5, exclude=["d1", "d2"]) == []
+
+
+def test_from_tokens_keeps_its_analyzer_and_an_all_empty_corpus_scores_zeros():
+    from tsqr.analysis import Analyzer
+
+    unstemmed = Analyzer(stemmer="none")
+    index = Index.from_tokens(["d1"], [["dancing"]], analyzer=unstemmed)
+    assert index.query_tokens("Dancing") == ["dancing"] and index.search("dancing", k=1)[0].score > 0
+    empty = Index.from_tokens(["a", "b"], [[], []])
+    assert empty.weights.dtype == np.float32 and empty.weights.shape == (2, 0)
+    assert empty.scores(["x"]).tolist() == [0.0, 0.0] and len(empty.search(["x"], k=5)) == 2

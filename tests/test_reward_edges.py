@@ -37,7 +37,8 @@ OTHERS = [Document("dogs", "Dogs bark and howl to communicate with their owners 
 CORPUS = [GOLD, *OTHERS]
 QUERY = "why do cats purr"
 REASONING = "A neural oscillator makes the laryngeal muscles twitch."
-MIXED = "dogs dogs dogs muscles twitch"  # repeated terms: the scorings and compositions give different numbers
+MIXED = "dogs bark muscles"  # a reasoning on which the scorings, modes and compositions give different numbers
+REPEATED_QUERY = "cats cats cats purring"  # a query whose own standing differs between the scorings
 
 
 class LetterEmbedder:
@@ -141,18 +142,18 @@ def test_scoring_mode_pool_composition_and_think_format_reach_the_sparse_term():
 
     def by_hand(config: RewardConfig, reasoning: str) -> tuple[float, float]:
         measure = normalised_score if config.sparse_mode == "score" else reciprocal_rank
-        composed = compose_query(QUERY, reasoning, config.compose_mode, config.compose_repeat)
-        return (measure(index.scores(QUERY, config.scoring), positives, pool),
+        composed = compose_query(REPEATED_QUERY, reasoning, config.compose_mode, config.compose_repeat)
+        return (measure(index.scores(REPEATED_QUERY, config.scoring), positives, pool),
                 measure(index.scores(composed, config.scoring), positives, pool))
 
     for config in (RewardConfig(semantic_weight=0, scoring="classic"),
                    RewardConfig(semantic_weight=0, sparse_mode="rank"),
                    RewardConfig(semantic_weight=0, compose_mode="concat", compose_repeat=3),
                    RewardConfig(semantic_weight=0, scoring="classic", compose_mode="concat")):
-        result = RewardScorer(CORPUS, config).score(QUERY, MIXED, ["gold"])
+        result = RewardScorer(CORPUS, config).score(REPEATED_QUERY, MIXED, ["gold"])
         assert (result.sparse_query, result.sparse_reasoning) == pytest.approx(by_hand(config, MIXED)), config
     think = RewardConfig(semantic_weight=0, think_format=True)
-    result = RewardScorer(CORPUS, think).score(QUERY, f"<think>dogs bark</think><answer>{REASONING}</answer>",
+    result = RewardScorer(CORPUS, think).score(REPEATED_QUERY, f"<think>dogs bark</think><answer>{REASONING}</answer>",
                                                ["gold"])
     assert result.sparse_reasoning == pytest.approx(by_hand(think, REASONING)[1])
     assert result.words == len(words_of(REASONING))
@@ -161,6 +162,7 @@ def test_scoring_mode_pool_composition_and_think_format_reach_the_sparse_term():
                                                      RewardConfig(sparse_mode="rank"),
                                                      RewardConfig(compose_mode="concat", compose_repeat=3))}
     assert len(values) == 4
+    assert by_hand(RewardConfig(scoring="classic"), MIXED)[0] != by_hand(RewardConfig(), MIXED)[0]
 
 
 def test_unknown_ids_name_their_side():
@@ -169,11 +171,15 @@ def test_unknown_ids_name_their_side():
         scorer.score(QUERY, REASONING, ["nope"])
     with pytest.raises(ValueError, match="negative document id.*'gone'"):
         scorer.score(QUERY, REASONING, ["gold"], ["gone"])
+    semantic_only = RewardScorer(CORPUS, RewardConfig(sparse_weight=0), embedder=LetterEmbedder())
+    with pytest.raises(ValueError, match="positive document id.*'nope'"):
+        semantic_only.score(QUERY, REASONING, ["nope"])
 
 
 def test_reward_defaults_to_a_completion_that_ended():
     loop = "the cat the cat the cat " * 20
     assert reward(QUERY, loop, [GOLD], RewardConfig(semantic_weight=0)).failure == ""
+    assert reward(QUERY, loop, [GOLD], RewardConfig(semantic_weight=0), truncated=True).failure == "looping"
     assert failure_reason(loop, RewardConfig()) == ""
     assert RewardScorer(CORPUS, RewardConfig(semantic_weight=0)).score(QUERY, loop, ["gold"]).failure == ""
 
@@ -188,14 +194,19 @@ def test_limits_themselves_are_valid(changes):
 
 
 @pytest.mark.parametrize("changes, message", [
-    (dict(min_letter_fraction=1.5), r"must lie in \[0, 1\]"), (dict(min_distinct_ngrams=1.5), r"must lie in \[0, 1\]"),
-    (dict(min_distinct_ngrams=-0.1), r"must lie in \[0, 1\]"), (dict(ngram=0), "must be at least 1"),
-    (dict(length_target=0), "must be at least 1"), (dict(compose_repeat=0), "must be at least 1"),
-    (dict(length_penalty=-1.0), "length_penalty must be >= 0, got -1.0"),
-    (dict(sparse_pool="web"), "sparse_pool must be one of .*got 'web'"),
+    (dict(min_letter_fraction=1.5), r"min_letter_fraction and min_distinct_ngrams must lie in \[0, 1\]$"),
+    (dict(min_distinct_ngrams=1.5), r"min_letter_fraction and min_distinct_ngrams must lie in \[0, 1\]$"),
+    (dict(min_distinct_ngrams=-0.1), r"min_letter_fraction and min_distinct_ngrams must lie in \[0, 1\]$"),
+    (dict(ngram=0), "ngram, length_target and compose_repeat must be at least 1$"),
+    (dict(length_target=0), "ngram, length_target and compose_repeat must be at least 1$"),
+    (dict(compose_repeat=0), "ngram, length_target and compose_repeat must be at least 1$"),
+    (dict(length_penalty=-1.0), "length_penalty must be >= 0, got -1.0$"),
+    (dict(sparse_pool="web"), r"sparse_pool must be one of \('corpus', 'candidates'\), got 'web'$"),
+    (dict(sparse_weight=0, semantic_weight=0),
+     "sparse_weight and semantic_weight are both 0: the reward would only see the rules$"),
 ])
 def test_each_invalid_value_is_refused_by_name(changes, message):
-    with pytest.raises(ValueError, match=f"invalid reward config: .*{message}"):
+    with pytest.raises(ValueError, match=f"^invalid reward config: {message}"):
         RewardConfig(**changes)
 
 

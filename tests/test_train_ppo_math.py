@@ -127,6 +127,9 @@ def test_value_loss_clips_a_fall_below_the_old_value_and_squares_the_error() -> 
     # V moved from 1.0 down to 0.5 (clipped to 0.8), return 0.9: the clipped error 0.1 is smaller than 0.4
     loss = ppo_math.clipped_value_loss(torch.tensor([[0.5]]), torch.tensor([[1.0]]), torch.tensor([[0.9]]), mask)
     assert loss.item() == pytest.approx(0.5 * 0.4 ** 2)
+    # V fell from 1.0 to 0.0 towards a return of 0.1: the clipped value 0.8 is 0.7 away, and that larger error counts
+    loss = ppo_math.clipped_value_loss(torch.tensor([[0.0]]), torch.tensor([[1.0]]), torch.tensor([[0.1]]), mask)
+    assert loss.item() == pytest.approx(0.5 * 0.7 ** 2)
 
 
 def test_whitening_scales_to_unit_variance_and_can_keep_the_mean() -> None:
@@ -192,3 +195,9 @@ def test_temperature_divides_the_logits_and_entropy_is_per_token() -> None:
     assert ppo_math.entropy(logits, mask).item() == pytest.approx(expected.item())
     two_way = -(0.5 * math.log(0.5)) * 2
     assert ppo_math.entropy(torch.zeros(3, 4, 2), torch.ones(3, 4)).item() == pytest.approx(two_way)
+
+
+def test_gae_of_one_token_completions() -> None:
+    advantages, returns = ppo_math.generalized_advantages(torch.tensor([[2.0], [0.5]]), torch.tensor([[0.5], [1.0]]),
+                                                          torch.ones(2, 1), gamma=0.9, lam=0.9)
+    assert torch.allclose(advantages, torch.tensor([[1.5], [-0.5]])) and torch.allclose(returns, torch.tensor([[2.0], [0.5]]))
