@@ -276,7 +276,7 @@ def test_excluding_every_document_leaves_nothing():
 
 
 def test_from_tokens_keeps_its_analyzer_and_an_all_empty_corpus_scores_zeros():
-    from tsqr.analysis import Analyzer
+    from tsqr.bm25.analysis import Analyzer
 
     unstemmed = Analyzer(stemmer="none")
     index = Index.from_tokens(["d1"], [["dancing"]], analyzer=unstemmed)
