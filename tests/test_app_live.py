@@ -237,7 +237,7 @@ def test_a_stopped_evaluation_resumes_from_the_reasoning_cache(client):
     second = client.submit(**request)
     status = second.result(timeout=240)[0]
     assert "finished 1 domain" in status
-    assert re.search(r"9 reasonings \((\d+) from the cache\), \d+ new tokens in [\d.]+ s", status), status
+    assert re.search(r"\d+ reasonings \((\d+) from the cache\), \d+ new tokens in [\d.]+ s", status), status
     resumed = [output[0] for output in second.outputs() if "found in the reasoning cache" in output[0]]
     cached = int(re.search(r"\((\d+) found in the reasoning cache\)", resumed[0]).group(1))
     assert cached >= 8  # the first batch, and the one in flight when Stop was pressed, if it finished
