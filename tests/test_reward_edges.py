@@ -24,7 +24,6 @@ from tsqr.reward import (
     length_penalty,
     normalised_score,
     reciprocal_rank,
-    repetition,
     reward,
     semantic_values,
     sparse_values,
