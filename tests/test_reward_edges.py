@@ -24,7 +24,6 @@ from tsqr.reward import (
     length_penalty,
     normalised_score,
     reciprocal_rank,
-    repetition,
     reward,
     semantic_values,
     sparse_values,
@@ -54,8 +53,15 @@ class LetterEmbedder:
 
 
 class Untouchable:
+    """An embedder, or an index over CORPUS, that fails the test if the scorer asks it for anything."""
+
+    doc_ids = [doc.id for doc in CORPUS]
+
     def encode(self, texts):
         raise AssertionError("the embedder was used although semantic_weight is 0")
+
+    def scores(self, text, scoring="bright"):
+        raise AssertionError("BM25 was used although sparse_weight is 0")
 
 
 # -- rules -------------------------------------------------------------------------------------------------
@@ -123,11 +129,11 @@ def test_the_scorer_uses_the_index_and_embedder_it_is_given():
         RewardScorer(CORPUS[::-1], index=index)
 
 
-def test_a_sparse_only_reward_never_embeds_and_a_semantic_one_scales_the_cosines():
+def test_each_side_is_computed_only_when_weighted_and_the_semantic_one_scales_the_cosines():
     RewardScorer(CORPUS, RewardConfig(semantic_weight=0.0), embedder=Untouchable()).score(QUERY, REASONING, ["gold"])
     embedder = LetterEmbedder()
     config = RewardConfig(sparse_weight=0.0, semantic_scale=2.0)
-    result = RewardScorer(CORPUS, config, embedder=embedder).score(QUERY, REASONING, ["gold"])
+    result = RewardScorer(CORPUS, config, index=Untouchable(), embedder=embedder).score(QUERY, REASONING, ["gold"])
     query, reasoning, gold = embedder.encode([QUERY, REASONING, GOLD.content])
     assert result.semantic_query == pytest.approx(2.0 * gold @ query)
     assert result.semantic_reasoning == pytest.approx(2.0 * gold @ reasoning)
