@@ -39,7 +39,7 @@ class Target(NamedTuple):
 
 TARGETS = {
     "metrics": Target("tsqr/metrics.py", ("tests/test_metrics.py",)),
-    "bm25": Target("tsqr/bm25.py", ("tests/test_bm25.py", "tests/test_bm25_store.py")),
+    "bm25": Target("tsqr/bm25/index.py", ("tests/test_bm25.py", "tests/test_bm25_store.py")),
     "reward": Target("tsqr/reward.py", ("tests/test_reward.py", "tests/test_reward_edges.py",
                                         "tests/test_train_rewarding.py")),
     "prompts": Target("tsqr/reasoner/prompts.py", ("tests/test_reasoner_prompts.py",)),
