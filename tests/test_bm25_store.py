@@ -231,19 +231,19 @@ def test_the_default_cache_is_the_index_folder_of_the_tsqr_cache(documents):
 def test_a_writer_that_lost_the_race_leaves_no_temporary_folder_and_no_warning(documents, tmp_path, monkeypatch):
     """Two processes cache the same corpus at once: the one whose rename fails because the other's complete
     index is already in place says nothing and cleans up after itself."""
-    import tsqr.bm25.index
+    import tsqr.paths
 
-    rename = tsqr.bm25.index.os.rename
+    rename = tsqr.paths.os.rename
 
     def other_process_won(source, destination):
         Index.build(documents, progress=False).save(destination)
         raise OSError(39, "Directory not empty")
 
-    monkeypatch.setattr(tsqr.bm25.index.os, "rename", other_process_won)
+    monkeypatch.setattr(tsqr.paths.os, "rename", other_process_won)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_or_build(documents, cache=tmp_path, progress=False)
-    monkeypatch.setattr(tsqr.bm25.index.os, "rename", rename)
+    monkeypatch.setattr(tsqr.paths.os, "rename", rename)
     [entry] = tmp_path.iterdir()
     assert (entry / "meta.json").is_file()
     assert load_or_build(documents, cache=tmp_path, progress=False).loaded_from == entry

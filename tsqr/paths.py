@@ -7,6 +7,9 @@ else `~/.cache/tsqr`.
 from __future__ import annotations
 
 import os
+import shutil
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -31,3 +34,21 @@ def inside(folder: Path, name: str) -> Path:
     if root not in target.parents:
         raise UnsafePathError(f"{name!r}: refused as a file name: it leads outside {folder} (to {target})")
     return Path(folder) / name
+
+
+def write_folder_atomically(folder: Path, write: Callable[[Path], object], what: str) -> None:
+    """Fill `folder` by calling `write` on a private temporary folder, then rename it into place: a crash or a
+    concurrent writer never leaves half a cache entry. A folder that cannot be written costs a warning naming
+    `what`, not the caller's result (another writer that won the race is no failure at all)."""
+    temporary = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+    try:
+        temporary.mkdir(parents=True, exist_ok=True)
+        write(temporary)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.rename(temporary, folder)
+    except OSError as error:
+        shutil.rmtree(temporary, ignore_errors=True)
+        if not (folder / "meta.json").is_file():
+            warnings.warn(f"could not cache {what} in {folder}: {error}", stacklevel=4)
+

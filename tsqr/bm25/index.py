@@ -22,8 +22,6 @@ Query terms missing from the corpus vocabulary contribute nothing.
 from __future__ import annotations
 
 import math
-import os
-import shutil
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -36,7 +34,7 @@ from tsqr.bm25.analysis import Analyzer
 from tsqr.bm25.counts import TermCounts, count_terms
 from tsqr.bm25.store import SavedIndex, corpus_key, mark_used, prune_cache, read_index, write_index
 from tsqr.limits import Limits
-from tsqr.paths import cache_dir
+from tsqr.paths import cache_dir, write_folder_atomically
 from tsqr.records import Document, Hit
 
 if TYPE_CHECKING:
@@ -302,20 +300,8 @@ def load_or_build(documents: Sequence[Document], analyzer: "Analyzer | None" = N
         except (OSError, ValueError) as error:
             warnings.warn(f"rebuilding the unreadable cached index {folder}: {error}", stacklevel=2)
     index = Index.build(documents, analyzer, k1=k1, b=b, progress=progress)
-    _save_atomically(index, folder)
+    write_folder_atomically(folder, index.save, "the BM25 index")
     prune_cache(folder.parent, cap)
     return index
 
 
-def _save_atomically(index: Index, folder: Path) -> None:
-    """Save to a private temporary folder, then rename: a crash or a concurrent writer never leaves half an index."""
-    temporary = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
-    try:
-        index.save(temporary)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.rename(temporary, folder)
-    except OSError as error:
-        shutil.rmtree(temporary, ignore_errors=True)
-        if not (folder / "meta.json").is_file():
-            warnings.warn(f"could not cache the BM25 index in {folder}: {error}", stacklevel=3)

@@ -14,9 +14,6 @@ so after the hub publishes new weights under the same id, delete its folders (me
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from tsqr.bm25.store import corpus_fingerprint
+from tsqr.paths import write_folder_atomically
 from tsqr.records import Document
 
 FORMAT = "tsqr-dense-embeddings"
@@ -50,20 +48,13 @@ def embeddings_key(documents: Sequence[Document], spec: EmbeddingSpec) -> str:
 def write_embeddings(folder: Path, matrix: np.ndarray, spec: EmbeddingSpec) -> Path:
     """Save `matrix` to `folder` through a private temporary folder and a rename, so a crash or a concurrent
     writer never leaves half a file behind. A folder that cannot be written costs a warning, not the result."""
-    temporary = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
-    try:
-        temporary.mkdir(parents=True, exist_ok=True)
+    def write(temporary: Path) -> None:
         np.save(temporary / "embeddings.npy", np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
         meta = {"format": FORMAT, "version": VERSION, **asdict(spec), "n_docs": int(matrix.shape[0]),
                 "dimension": int(matrix.shape[1])}
         (temporary / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.rename(temporary, folder)
-    except OSError as error:
-        shutil.rmtree(temporary, ignore_errors=True)
-        if not (folder / "meta.json").is_file():
-            warnings.warn(f"could not cache document embeddings in {folder}: {error}", stacklevel=3)
+
+    write_folder_atomically(folder, write, "document embeddings")
     return folder
 
 
