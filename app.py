@@ -33,7 +33,6 @@ from tsqr.app.models import (
     SEARCH_TURNS,
     configured_model,
     model_choices,
-    needs_generation,
     on_gpu,
     stream_reasoning,
 )
@@ -143,7 +142,7 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
                results_html(None, "reasoned", f"waiting for {spec} to reason..."))
         text, shown_at = "", 0.0
         with POOL.lease(spec, settings) as reasoner:  # loaded here, in the main process, and kept while it streams
-            generated = needs_generation(reasoner, query)
+            generated = reasoner.needs_generation(query)
             with SEARCH_TURNS.ticket() if generated else nullcontext() as ticket:
                 for ahead in ticket.waiting(TURN_POLL_S) if ticket else ():
                     yield ("", gr.skip(), gr.skip(), gr.skip(),
@@ -153,8 +152,7 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
                     if time.monotonic() - shown_at > STREAM_REFRESH_S:
                         shown_at = time.monotonic()
                         yield text, gr.skip(), gr.skip(), gr.skip(), gr.skip()
-            cache = getattr(reasoner, "cache", None)
-            row = cache.get(reasoner.key(query)) if cache is not None else None
+            row = reasoner.cached(query)
         started = time.perf_counter()
         comparison = compare(corpus.domain, index, query, text, **options)
         cost = cost_markdown(row, generated, hardware(), time.perf_counter() - started)
