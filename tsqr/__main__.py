@@ -42,7 +42,7 @@ from tsqr.evaluate import (
 )
 from tsqr.fusion import FUSION_METHODS
 from tsqr.reasoner import ReasonerError, ReasoningCache, export_model, load_reasoner
-from tsqr.reasoner.cli_options import add_generation_arguments, positive_int, settings_from_args
+from tsqr.cli_options import add_generation_arguments, settings_from_args
 from tsqr.reasoner.gguf_export import export_gguf
 from tsqr.reasoner.hardware import hardware
 from tsqr.reasonings import export_cache
@@ -156,9 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--mode", choices=COMPOSITIONS, default="replace",
                           help="how the reasoning meets BM25: replace the query (the paper), concat (query + "
                                "reasoning, as query2doc), fuse (reciprocal-rank fusion of the raw and reasoning runs)")
-    evaluate.add_argument("--repeat", type=positive_int, default=1,
+    evaluate.add_argument("--repeat", type=whole_number(1), default=1,
                           help="times the query is repeated in concat mode")
-    evaluate.add_argument("--limit", type=whole_number, default=0, help="only the first N queries of each domain")
+    evaluate.add_argument("--limit", type=whole_number(), default=0, help="only the first N queries of each domain")
     evaluate.add_argument("--out", type=output_folder, default="runs/latest",
                           help="folder for results.json, CSVs and TREC runs")
     evaluate.add_argument("--retriever", default="bm25",

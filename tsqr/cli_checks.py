@@ -2,7 +2,7 @@
 
 Usage (in tsqr/__main__.py):
     parser = OneLineParser(prog="python -m tsqr")
-    evaluate.add_argument("--limit", type=whole_number)
+    evaluate.add_argument("--limit", type=whole_number())
     evaluate.add_argument("--out", type=output_folder)
     check_hub_access(args)       # before the command: offline is found out in a second, not after 50 s of retries
 
@@ -14,14 +14,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
 from tsqr.bright import DataError, canonical_domain
+from tsqr.hub import go_offline, hub_offline
 from tsqr.reasoner import resolve_spec
 
 HUB_TIMEOUT_S = 3.0
-OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
 
 
 class HubUnreachableError(ConnectionError):
@@ -35,15 +36,20 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
-def whole_number(text: str) -> int:
-    """An argparse type: an integer >= 0 (a negative --limit would silently drop queries from the end)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
+def whole_number(minimum: int = 0) -> Callable[[str], int]:
+    """An argparse type: an integer >= `minimum` (a negative --limit would silently drop queries from the end,
+    a --batch-size of 0 would never finish)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}")
+        return value
+
+    parse.__name__ = f"whole number >= {minimum}"  # what argparse names the type in its messages
+    return parse
 
 
 def domain_name(text: str) -> str:
@@ -121,7 +127,7 @@ def check_hub_access(args: argparse.Namespace) -> None:
     """When the command needs the hub and the hub does not answer within a few seconds, switch the hub
     libraries to offline mode (so the local cache answers at once instead of after minutes of retries) and
     refuse, in one line, a model that is not in that cache. Offline mode set by the user is left as it is."""
-    if any(os.environ.get(name) == "1" for name in OFFLINE_VARIABLES):
+    if hub_offline():
         return
     hub_ids = _hub_models(args)
     if not hub_ids and not _uses_hub_data(args):
@@ -129,8 +135,7 @@ def check_hub_access(args: argparse.Namespace) -> None:
     reason = hub_unreachable()
     if reason is None:
         return
-    for name in OFFLINE_VARIABLES:
-        os.environ[name] = "1"
+    go_offline()
     for hub_id in hub_ids:
         if not _in_local_cache(hub_id):
             raise HubUnreachableError(

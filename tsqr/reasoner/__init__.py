@@ -11,7 +11,7 @@ batching/caching), `cache` (JSONL cache), `identity` (weights fingerprints), one
 (transformers, llama.cpp, OpenAI-compatible server, none), `loading` (spec -> reasoner), `export` (checkpoint
 writer for train/), `serve` (OpenAI-compatible server). The server client's parts: `window` (requests in
 flight), `endpoints` (replica choice and failure counts), `http_transport` (keep-alive HTTP); `simulate` is a
-loopback stand-in for a continuous-batching engine, `cli_options` the command line's generation flags.
+loopback stand-in for a continuous-batching engine.
 Importing this package loads no model library.
 """
 from tsqr.reasoner.base import (

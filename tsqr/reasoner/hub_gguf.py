@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from tsqr.hub import hub_offline
 from tsqr.reasoner.identity import ModelIdentity
 
 _REPO = r"[A-Za-z0-9][\w.-]*/[\w.-]+"
@@ -82,11 +83,6 @@ def hub_cache_dir() -> Path:
     return Path(constants.HF_HUB_CACHE)
 
 
-def _offline() -> bool:
-    return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-               for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
-
-
 def cached_listing(repo: str, cache: Path) -> tuple[str, list[str]] | None:
     """(commit, files) of the cached snapshot `main` points to, or None when the repo is not in the cache."""
     folder = cache / f"models--{repo.replace('/', '--')}"
@@ -108,7 +104,7 @@ def _online_listing(repo: str) -> tuple[str, list[str]]:
 
 def _listing(spec: HubGGUFSpec, cache: Path) -> tuple[str, list[str], bool]:
     """(commit, files, from_cache): the hub's answer, or the cache's when offline or the hub is unreachable."""
-    if _offline():
+    if hub_offline():
         cached = cached_listing(spec.repo, cache)
         if cached is None:
             raise not_found(f"model {str(spec)!r} is not in the hub cache {cache} and HF_HUB_OFFLINE forbids "

