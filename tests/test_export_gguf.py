@@ -18,7 +18,7 @@ import pytest
 
 from tsqr.reasoner import GenerationSettings, default_gguf_path, load_reasoner
 from tsqr.reasoner.backend_llamacpp import LlamaCppReasoner, llamacpp_available
-from tsqr.reasoner.gguf_export import (
+from tsqr.export.gguf import (
     ExportError,
     export_gguf,
     interleave_rope_rows,
@@ -51,7 +51,7 @@ def test_pre_tokenizer_is_named_from_tokenizer_json(tmp_path):
     assert pre_tokenizer_name(write_tokenizer_json(tmp_path / "g", byte_level)) == "gpt-2"
     digits = {"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": True}, byte_level]}
     assert pre_tokenizer_name(write_tokenizer_json(tmp_path / "s", digits)) == "smollm"
-    from tsqr.reasoner.gguf_export import QWEN2_SPLIT
+    from tsqr.export.gguf import QWEN2_SPLIT
 
     qwen = {"type": "Sequence", "pretokenizers": [
         {"type": "Split", "pattern": {"Regex": QWEN2_SPLIT}, "behavior": "Isolated", "invert": False},

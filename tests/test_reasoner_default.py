@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import missing_reference
 
-from tsqr.reasoner import ContextTruncationWarning, GenerationSettings, default_gguf_path, export_model, load_reasoner
+from tsqr.export import export_model
+from tsqr.reasoner import ContextTruncationWarning, GenerationSettings, default_gguf_path, load_reasoner
 from tsqr.reasoner.backend_llamacpp import LlamaCppReasoner, llamacpp_available
 from tsqr.reasoner.backend_transformers import TransformersReasoner
 

@@ -41,9 +41,9 @@ from tsqr.evaluate import (
     summary_rows,
 )
 from tsqr.fusion import FUSION_METHODS
-from tsqr.reasoner import ReasonerError, ReasoningCache, export_model, load_reasoner
+from tsqr.export import export_gguf, export_model
+from tsqr.reasoner import ReasonerError, ReasoningCache, load_reasoner
 from tsqr.cli_options import add_generation_arguments, settings_from_args
-from tsqr.reasoner.gguf_export import export_gguf
 from tsqr.reasoner.hardware import hardware
 from tsqr.reasonings import export_cache
 

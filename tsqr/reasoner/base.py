@@ -12,7 +12,7 @@ conversation); `GeneratingReasoner` does the rest once, so every backend caches,
 rejects bad queries the same way. How the work is scheduled is one overridable method, `generate`: batches of
 `batch_size` in `batch_order` for local models, a sliding window of requests for servers; either way each
 reasoning is cached the moment it is handed back. The message-level methods are public because
-`tsqr.reasoner.serve` exposes them over HTTP.
+`tsqr.serve.server` exposes them over HTTP.
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Serve a reasoner's model over an OpenAI-compatible chat-completions API.
 
 Usage:
-    python -m tsqr.reasoner.serve checkpoints/policy --port 8000          # a folder, hub id, .gguf or "default"
-    python -m tsqr.reasoner.serve transformers:default --host 0.0.0.0
+    python -m tsqr.serve.server checkpoints/policy --port 8000          # a folder, hub id, .gguf or "default"
+    python -m tsqr.serve.server transformers:default --host 0.0.0.0
     python -m tsqr reason "..." --model http://127.0.0.1:8000/v1          # then reason through it
 
 One loaded model can then serve the app, several evaluation runs and other machines at once. Endpoints:
@@ -214,7 +214,7 @@ def make_server(reasoner: GeneratingReasoner, host: str = "127.0.0.1", port: int
 def main(argv: Sequence[str] | None = None) -> int:
     from tsqr.reasoner.loading import load_reasoner
 
-    parser = argparse.ArgumentParser(prog="python -m tsqr.reasoner.serve", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tsqr.serve.server", description=__doc__.split("\n\n")[0])
     parser.add_argument("model", help='"default", a hub id, a folder or a .gguf (prefix transformers: or llamacpp: '
                                       "to choose the backend)")
     parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to accept other machines")
