@@ -297,7 +297,7 @@ def test_client_retries_until_a_late_server_comes_up(reasoner, monkeypatch):
 
 @pytest.mark.slow
 def test_serve_command_line_starts_a_usable_server(tiny_model, reasoner):
-    process = subprocess.Popen([sys.executable, "-m", "tsqr.serve.server", str(tiny_model), "--port", "0",
+    process = subprocess.Popen([sys.executable, "-m", "tsqr", "serve", str(tiny_model), "--port", "0",
                                 "--max-new-tokens", "12"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                text=True, cwd=Path(__file__).resolve().parents[1])
     try:

@@ -8,7 +8,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from train.policy import LoraSettings
+from tsqr.cli_checks import OneLineParser
 from tsqr.reward import RewardConfig
+
+
+# What a trainer says on Ctrl-C: what is kept depends on --save-every, and --resume picks it up.
+INTERRUPTED = "interrupted: checkpoints saved so far are in --output; rerun with --resume to continue"
 
 
 @dataclass
@@ -25,8 +30,8 @@ class TrainerRequest:
 
 def trainer_parser(prog: str, doc: str, settings_type: type) -> argparse.ArgumentParser:
     """The argument parser for a trainer whose knobs are the fields of `settings_type` (a dataclass)."""
-    parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=doc)
+    parser = OneLineParser(prog=prog, description=doc.split("\n\n")[0],
+                           formatter_class=argparse.RawDescriptionHelpFormatter, epilog=doc)
     parser.add_argument("--start", default="default", help="default, a .gguf, a checkpoint folder or a hub id")
     parser.add_argument("--data", required=True, help="folder written by python -m train.build_dataset")
     parser.add_argument("--output", required=True, help="checkpoint folder to write")

@@ -28,13 +28,14 @@ from typing import Any
 if __name__ == "__main__" and not __package__:
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from train.cli import parse_trainer_args, trainer_parser
+from train.cli import INTERRUPTED, parse_trainer_args, trainer_parser
 from train.dataset import TrainExample, TrainingSet
 from train.heldout import evaluate_policy
 from train.model_card import CardInfo, write_run_files
 from train.policy import LoraSettings, load_policy, prompt_messages, save_checkpoint, stop_token_ids
 from train.rewarding import RewardFunction
 from train.run_log import RunLog
+from tsqr.cli_checks import run_command
 from tsqr.reward import RewardConfig
 
 
@@ -181,15 +182,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        request = parse_trainer_args(build_parser(), GRPOSettings, argv)
+    parser = build_parser()
+
+    def work() -> int:
+        request = parse_trainer_args(parser, GRPOSettings, argv)
         written = train(request.start, request.data, request.output, request.settings, request.reward_config,
                         resume=request.resume)
         print(f"wrote {written}")
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+        return 0
+
+    return run_command(work, interrupted=INTERRUPTED)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""tsqr's command line: evaluate raw vs reasoned BM25 on BRIGHT, reason about queries, build indexes, export models.
+"""tsqr's command line: evaluate raw vs reasoned BM25 on BRIGHT, reason about queries, build indexes, export and
+serve models.
 
 Usage:
     python -m tsqr evaluate --data ../shared/data/bright/anserini-tools --domain biology \
@@ -9,8 +10,10 @@ Usage:
     python -m tsqr export-model default checkpoints/smollm2-start
     python -m tsqr export-gguf checkpoints/grpo-run qr.gguf
     python -m tsqr export-reasonings SmolLM2-135M-Instruct.Q4_1.gguf-llama.cpp-b83433b0 mine.json
+    python -m tsqr serve checkpoints/policy --port 8000     # an OpenAI-compatible server for any model
 
-This module parses arguments and prints; the work is tsqr.evaluate.run (the app's pipeline too) and the reasoner.
+This module parses arguments and prints; the work is tsqr.evaluate.run (the app's pipeline too), the reasoner,
+tsqr.export and tsqr.serve; tsqr.cli_checks.run_command turns bad input into one line and exit code 2.
 tsqr's own modules import no heavy library at import time, so `--help` answers at once.
 """
 from __future__ import annotations
@@ -27,6 +30,7 @@ from tsqr.cli_checks import (
     check_hub_access,
     domain_name,
     output_folder,
+    run_command,
     whole_number,
 )
 from tsqr.composition import COMPOSITIONS, SAMPLE_COMBINATIONS
@@ -40,10 +44,10 @@ from tsqr.evaluate import (
     run,
     summary_rows,
 )
-from tsqr.fusion import FUSION_METHODS
-from tsqr.export import export_gguf, export_model
-from tsqr.reasoner import ReasonerError, ReasoningCache, load_reasoner
 from tsqr.cli_options import add_generation_arguments, settings_from_args
+from tsqr.export import export_gguf, export_model
+from tsqr.fusion import FUSION_METHODS
+from tsqr.reasoner import ReasoningCache, load_reasoner
 from tsqr.reasoner.hardware import hardware
 from tsqr.reasonings import export_cache
 
@@ -124,7 +128,6 @@ def cmd_export_model(args: argparse.Namespace) -> int:
 
 
 def cmd_export_gguf(args: argparse.Namespace) -> int:
-
     written = export_gguf(Path(args.checkpoint), Path(args.destination), args.type, args.tokenizer_pre)
     print(f"wrote {written} ({written.stat().st_size / 2**20:.0f} MiB, {args.type}): "
           f"python -m tsqr reason --model {written} \"...\"")
@@ -136,6 +139,12 @@ def cmd_export_reasonings(args: argparse.Namespace) -> int:
     count = export_cache(cache, Path(args.destination), template=args.template)
     print(f"wrote {count} reasonings from {cache.path} to {args.destination}")
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from tsqr.serve.server import serve
+
+    return serve(args.model, settings_from_args(args), args.host, args.port)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -207,23 +216,26 @@ def build_parser() -> argparse.ArgumentParser:
     reasonings.add_argument("destination")
     reasonings.add_argument("--template", help="only reasonings written with this prompt template")
     reasonings.set_defaults(func=cmd_export_reasonings)
+
+    server = commands.add_parser("serve", help="serve a model over an OpenAI-compatible chat-completions API "
+                                               "(what --reasoned/--model http://... reads)")
+    server.add_argument("model", help='"default", a hub id, a folder or a .gguf (prefix transformers: or llamacpp: '
+                                      "to choose the backend)")
+    server.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to accept other machines")
+    server.add_argument("--port", type=whole_number(), default=8000, help="0 picks a free port (printed at start)")
+    add_generation_arguments(server, samples=False)
+    server.set_defaults(func=cmd_serve)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
+
+    def work() -> int:
         check_hub_access(args)
         return args.func(args)
-    except RecursionError:
-        print("error: input nested too deeply to process (more than Python's recursion limit)", file=sys.stderr)
-        return 2
-    except (ValueError, ReasonerError, FileNotFoundError, FileExistsError, ConnectionError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: finished reasonings are in the cache; rerun to resume", file=sys.stderr)
-        return 130
+
+    return run_command(work, interrupted="interrupted: finished reasonings are in the cache; rerun to resume")
 
 
 if __name__ == "__main__":

@@ -26,8 +26,9 @@ FIELDS = {"max_new_tokens": "max_new_tokens", "template": "template", "temperatu
           "batch_size": "batch_size", "concurrency": "concurrency"}
 
 
-def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the flags that decide what a model writes (cache keys follow them) and how fast it is asked."""
+def add_generation_arguments(parser: argparse.ArgumentParser, *, samples: bool = True) -> None:
+    """Add the flags that decide what a model writes (cache keys follow them) and how fast it is asked
+    (`samples=False`: no --samples, for a command that answers one request at a time, as the server does)."""
     what = parser.add_argument_group("generation (what the model writes; part of the cache key)")
     what.add_argument("--max-new-tokens", type=whole_number(1), help="the paper generates up to 1024 (the default; "
                                                                   "500 with --sampling tongsearch)")
@@ -40,8 +41,9 @@ def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--top-k", type=int, help="sample among the k likeliest tokens (0 = off)")
     what.add_argument("--seed", type=int, help="sampling seed (ignored, and not in the cache key, when greedy)")
     what.add_argument("--repetition-penalty", type=float, help="1.0 = off; default 1.05 as TongSearch QR")
-    what.add_argument("--samples", type=whole_number(1), default=1,
-                      help="sampled reasonings per query, each cached on its own (needs a temperature above 0)")
+    if samples:
+        what.add_argument("--samples", type=whole_number(1), default=1,
+                          help="sampled reasonings per query, each cached on its own (needs a temperature above 0)")
     how = parser.add_argument_group("throughput (how fast the model is asked; not in the cache key)")
     how.add_argument("--batch-size", type=whole_number(1), help="prompts a local model (transformers, llama.cpp) "
                                                              "decodes together (default 8)")

@@ -17,11 +17,12 @@ from tsqr.reasoner.base import (
     Completion,
     ContextTruncationWarning,
     GeneratingReasoner,
+    ModelNotFoundError,
     Reasoner,
     ReasonerError,
 )
 from tsqr.reasoner.cache import CacheRow, ReasoningCache, reasoning_key
-from tsqr.reasoner.loading import ModelNotFoundError, default_gguf_path, load_reasoner, reason_queries, resolve_spec
+from tsqr.reasoner.loading import default_gguf_path, load_reasoner, reason_queries, resolve_spec
 from tsqr.reasoner.prompts import TEMPLATES, PromptTemplate, build_messages, get_template
 from tsqr.reasoner.settings import GenerationSettings
 

@@ -39,6 +39,10 @@ class ReasonerError(RuntimeError):
     """A reasoner could not be loaded or could not answer; the message says what was tried."""
 
 
+class ModelNotFoundError(ReasonerError, FileNotFoundError):
+    """No model behind a spec; the message lists every interpretation that was tried."""
+
+
 class ContextTruncationWarning(UserWarning):
     """A prompt was longer than the model's context and lost tokens from the end of its query."""
 

@@ -31,7 +31,7 @@ from tsqr.reasoner.backend_llamacpp import BACKEND, LlamaCppReasoner, llamacpp_a
 from tsqr.reasoner.backend_none import NoneReasoner
 from tsqr.reasoner.backend_server import ServerReasoner
 from tsqr.reasoner.backend_transformers import TransformersReasoner
-from tsqr.reasoner.base import Reasoner, ReasonerError
+from tsqr.reasoner.base import ModelNotFoundError, Reasoner
 from tsqr.reasoner.cache import ReasoningCache
 from tsqr.reasoner.hub_gguf import fetch_hub_gguf, parse_hub_gguf
 from tsqr.reasoner.settings import GenerationSettings
@@ -45,10 +45,6 @@ DEFAULT_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 BACKEND_PREFIXES = {"transformers": "transformers", "hf": "transformers", "llamacpp": "llama.cpp",
                     "llama.cpp": "llama.cpp"}
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-
-
-class ModelNotFoundError(ReasonerError, FileNotFoundError):
-    """No model behind a spec; the message lists every interpretation that was tried."""
 
 
 @dataclass(frozen=True)
