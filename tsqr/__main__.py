@@ -81,7 +81,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                                    samples=args.samples)
     reports, files = [], ()
     events = run(_sources(args), plan, config, limit=args.limit, out_dir=Path(args.out),
-                 price_per_mtok=args.price_per_mtok, hardware=hardware() if plan.model else "",
+                 price_per_mtok=args.price_per_mtok, hardware=hardware,
                  progress_bars=True)
     for event in events:
         if event.warning:
