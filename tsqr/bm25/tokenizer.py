@@ -136,8 +136,8 @@ class _Patterns(NamedTuple):
     letter_emoji: re.Pattern[str]  # finds those letters (Ⓜ, ℹ, ...)
     starts: re.Pattern[str]  # a character a token can begin with
     inside: str  # the class of characters some token can hold
-    connector: re.Pattern[str]  # a connector ("_") with its attached marks
-    connectors: re.Pattern[str]  # a run of them
+    connector: re.Pattern[str]  # a connector character ("_")
+    connectors: re.Pattern[str]  # a run of them with their attached marks
     other_starts: re.Pattern[str]  # a character that can begin a token and is no connector
     joiners: re.Pattern[str]  # a run of zero-width joiners
 
@@ -244,7 +244,7 @@ def _patterns(astral: bool) -> _Patterns:
         letter_emoji=re.compile(sets["letter_emoji"]),
         starts=re.compile(sets["starts"]),
         inside=sets["inside"],
-        connector=re.compile(connector),
+        connector=re.compile(sets["connector"]),
         connectors=re.compile(f"{connector}++"),
         other_starts=re.compile(f"(?!{sets['connector']}){sets['starts']}"),
         joiners=re.compile("\u200d++"),
@@ -336,15 +336,15 @@ def _scan(patterns: _Patterns, units: "_Utf16Units", start: int, stop: int, max_
     connectors_fail_until = start  # a connector before this position begins no token
     while (candidate := patterns.starts.search(text, position, stop)) is not None:
         begin = candidate.start()
-        if begin < connectors_fail_until and patterns.connector.match(text, begin):
+        if begin < connectors_fail_until and patterns.connector.match(text, begin, begin + 1):
             position = _next_other_start(patterns, text, begin, connectors_fail_until)
             continue
         window = min(stop, units.window_end(begin, max_token_length))
         found = patterns.token.match(text, begin, window)
         if found is None:
-            if patterns.joiners.match(text, begin):
+            if text[begin] == "\u200d":
                 position = _failing_until(patterns.joiners, text, begin, window, stop, max_token_length)
-            elif patterns.connector.match(text, begin):
+            elif patterns.connector.match(text, begin, begin + 1):
                 connectors_fail_until = _failing_until(patterns.connectors, text, begin, window, stop,
                                                        max_token_length)
                 position = _next_other_start(patterns, text, begin, connectors_fail_until)
@@ -367,14 +367,14 @@ def _failing_until(run: re.Pattern[str], text: str, begin: int, window: int, sto
 
     Each rule that can begin with "_" or a joiner reads "more of them, then a letter/digit/emoji". So a later
     position of the run fails too if the try at `begin` saw the character after the run (`window`, the end
-    of its buffer, lies past the run): the same character follows. It also fails while its own buffer ends
+    of its buffer, lies past the run, or the run ends the stretch being scanned): the same character follows. It also fails while its own buffer ends
     inside the run, as for every position at least `max_token_length` characters before the run's end (a
     buffer never holds more characters than UTF-16 units). The run is read at most two buffers far, so a
     try and its skip cost about the same whatever follows.
     """
     limit = min(stop, begin + 2 * max_token_length + 2)
     run_end = run.match(text, begin, limit).end()
-    if run_end < window:
+    if run_end < window or window == stop:  # the try saw what follows the run (at `stop`, nothing can)
         return run_end
     if run_end == limit < stop:  # the run goes on past what was read
         return limit - max_token_length + 1
