@@ -21,7 +21,8 @@ from conftest import missing_reference, require_reference
 
 from tests.test_analysis import ANALYZER_CASES, LONG_TOKEN_CASES, TOKENIZER_CASES
 from tsqr.bm25.analysis import Analyzer, porter_stem
-from tsqr.bm25.tokenizer import _LUCENE_CLASS_OVERRIDES, tokenize
+from tsqr.bm25.tokenizer import tokenize
+from tsqr.bm25.unicode_classes import LUCENE_CLASS_OVERRIDES
 
 JAVA_17 = Path("/usr/lib/jvm/java-17-openjdk-amd64")
 
@@ -117,7 +118,7 @@ def _code_points(hex_ranges: str) -> Iterator[int]:
 
 def test_character_classes_agree_with_lucene(lucene: Lucene) -> None:
     """Every code point whose class tsqr corrects to Lucene's, and a sample of all others, behave alike."""
-    corrected = {point for spans in _LUCENE_CLASS_OVERRIDES.values() for point in _code_points(spans)}
+    corrected = {point for spans in LUCENE_CLASS_OVERRIDES.values() for point in _code_points(spans)}
     rng = random.Random(9)
     sample = rng.sample([point for point in range(0x110000) if not 0xD800 <= point < 0xE000], 40_000)
     points = sorted(corrected | set(sample) | set(range(0x3000)))
