@@ -220,3 +220,20 @@ def test_tsqr_reason_refuses_a_bad_template_file_in_one_line_with_exit_2(tmp_pat
     assert caught.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "unknown placeholder(s) {domain}" in err
+
+
+def test_tsqr_evaluate_reasons_with_a_template_file(tmp_path):
+    """The same file through the evaluation: the reasonings results.json keeps were written from its words."""
+    import json
+
+    from tsqr.__main__ import main
+    from tsqr.reasoner.simulate import Latency, Simulator
+
+    path = tmp_path / "mine.txt"
+    path.write_text("Name the principle behind: {query}", encoding="utf-8")
+    with Simulator(latency=Latency("fixed", 0.01)) as sim:
+        assert main(["evaluate", "--data", "assets/demo", "--domain", "demo", "--reasoned", sim.url, "--template",
+                     str(path), "--limit", "2", "--out", str(tmp_path / "out")]) == 0
+    reasonings = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))["demo"]["reasonings"]
+    assert len(reasonings) == 2
+    assert all(text.startswith("Simulated reasoning about: Name the principle behind: ") for text in reasonings.values())
