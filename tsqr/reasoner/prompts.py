@@ -44,6 +44,7 @@ TONGSEARCH_INSTRUCTIONS = (
     "3. Draft an answer with as many thoughts as you have.\n"
 )
 
+
 @dataclass(frozen=True)
 class PromptTemplate:
     """A named prompt: the user turn (with a `{query}` slot) and the system turn.
