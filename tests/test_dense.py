@@ -199,3 +199,23 @@ def test_the_table_holds_brights_instructions_per_domain() -> None:
         "sentence-transformers/all-MiniLM-L6-v2"
     assert canonical_model("BGE") == canonical_model(" bge ") == "BAAI/bge-large-en-v1.5"
     assert canonical_model("/models/my-embedder") == "/models/my-embedder"
+
+
+def test_the_embedding_cache_is_pruned_least_recently_used_first(tmp_path, monkeypatch) -> None:
+    """The embeddings cache was never pruned; each write now prunes its folder to TSQR_EMBEDDING_CACHE_MB with
+    the BM25 index cache's mechanism (tsqr.paths.prune_cache), and reading an entry counts as a use."""
+    import os
+
+    from tsqr.retrieval.store import EmbeddingSpec, read_embeddings, write_embeddings
+
+    spec = EmbeddingSpec("m", "m-identity", "", None, False)
+    matrix = np.ones((len(DOCUMENTS), 64), dtype=np.float32)
+    first, second, third = (tmp_path / name for name in ("first", "second", "third"))
+    for number, folder in enumerate([first, second]):
+        write_embeddings(folder, matrix, spec)
+        os.utime(folder, (1_000_000 + number, 1_000_000 + number))
+        size = sum(path.stat().st_size for path in folder.iterdir())
+        monkeypatch.setenv("TSQR_EMBEDDING_CACHE_MB", str(2.5 * size / (1 << 20)))  # room for two entries
+    assert np.array_equal(read_embeddings(first, len(DOCUMENTS), spec), matrix)  # "first" is now the newest
+    write_embeddings(third, matrix, spec)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["first", "third"]
