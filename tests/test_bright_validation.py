@@ -356,7 +356,8 @@ def test_an_unreadable_file_is_one_line_naming_it(tmp_path):
         if shutil.which("setpriv") is None:
             pytest.skip("running as root without setpriv: every file is readable")
         prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
-    script = ("import sys\nfrom tsqr.bright import load_domain, DataError\nfrom tsqr.reasonings import load_reasonings\n"
+    script = ("import sys\nfrom tsqr.bright import load_domain, DataError\n"
+              "from tsqr.reasonings import load_reasonings\n"
               "for path in sys.argv[1:]:\n"
               "    try: load_reasonings(path) if path.endswith('.json') else load_domain(path, 'biology')\n"
               "    except DataError as error: print(error)\n")
