@@ -339,8 +339,9 @@ def test_bright_queries_are_never_cut_by_default():
 
 
 def test_an_unreadable_file_is_one_line_naming_it(tmp_path):
-    """PermissionError, from any reader, becomes a DataError naming the file. Run in a process without the
-    capability to read others' files (setpriv), since root reads everything."""
+    """PermissionError, from any reader (JSONL, gzip, parquet, reasoning files, TREC runs), becomes a DataError
+    naming the file. Run in a process without the capability to read others' files (setpriv), since root reads
+    everything."""
     import shutil
     import subprocess
     import sys
@@ -349,27 +350,28 @@ def test_an_unreadable_file_is_one_line_naming_it(tmp_path):
     secret_gz = tmp_path / "documents.jsonl.gz"
     secret_gz.write_bytes(gzip.compress(b'{"id": "d1", "content": "x"}\n'))
     secret_parquet = parquet(tmp_path / "documents.parquet", DOCS)
-    for path in (secret, secret_gz, secret_parquet):
-        path.chmod(0)
     prefix = []
     if os.geteuid() == 0:
         if shutil.which("setpriv") is None:
             pytest.skip("running as root without setpriv: every file is readable")
         prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
     script = ("import sys\nfrom tsqr.bright import load_domain, DataError\n"
-              "from tsqr.reasonings import load_reasonings\n"
+              "from tsqr.reasonings import load_reasonings\nfrom tsqr.trec import read_run\n"
               "for path in sys.argv[1:]:\n"
-              "    try: load_reasonings(path) if path.endswith('.json') else load_domain(path, 'biology')\n"
+              "    load = {'json': load_reasonings, 'trec': read_run}.get(path.rsplit('.', 1)[1])\n"
+              "    try: load(path) if load else load_domain(path, 'biology')\n"
               "    except DataError as error: print(error)\n")
     reasoning = tmp_path / "reasonings.json"
     reasoning.write_text('{"q": "r"}')
-    reasoning.chmod(0)
-    result = subprocess.run([*prefix, sys.executable, "-c", script, str(secret), str(secret_gz),
-                             str(secret_parquet), str(reasoning)],
+    run = tmp_path / "run.trec"
+    run.write_text("q1 Q0 d1 1 2.0 tag\n")
+    unreadable = (secret, secret_gz, secret_parquet, reasoning, run)
+    for path in unreadable:
+        path.chmod(0)
+    result = subprocess.run([*prefix, sys.executable, "-c", script, *map(str, unreadable)],
                             capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.splitlines() == [f"{path}: cannot be read (Permission denied)"
-                                          for path in (secret, secret_gz, secret_parquet, reasoning)]
+    assert result.stdout.splitlines() == [f"{path}: cannot be read (Permission denied)" for path in unreadable]
 
 
 def test_a_zip_holding_a_file_and_a_folder_of_one_name_names_no_server_path(tmp_path):
