@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tsqr.reasoner.prompts import compose_query  # noqa: E402
+from tsqr.composition import compose_query  # noqa: E402
 from tsqr.records import Domain  # noqa: E402
 
 

@@ -124,7 +124,7 @@ def test_search_with_the_embedded_model_streams_its_reasoning(client, example):
 
 @pytest.mark.slow
 def test_the_reasoned_column_searches_what_the_composition_setting_says(served, client, example):
-    from tsqr.reasoner.prompts import compose_query
+    from tsqr.composition import compose_query
 
     app, _ = served
     index = app.STORE.index(app.DEMO_ID, progress=False)

@@ -144,7 +144,7 @@ def test_two_writer_processes_and_a_reader_share_one_file(tmp_path):
 def test_a_row_missing_a_field_is_reported_by_line_and_field(tmp_path):
     path = tmp_path / "c.jsonl"
     path.write_text(json.dumps({"key": "k1", "query": "q1"}) + "\n" + json.dumps(row("k2", "q2", "ok").__dict__) + "\n")
-    with pytest.warns(UserWarning, match=r"c\.jsonl:1: field\(s\) text missing"):
+    with pytest.warns(UserWarning, match=r"c\.jsonl:1: field 'text': missing"):
         assert [r.key for r in ReasoningCache(path).rows()] == ["k2"]
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tsqr.reasoner import GenerationSettings, TEMPLATES, build_messages, compose_query, get_template
+from tsqr.composition import compose_query
+from tsqr.reasoner import GenerationSettings, TEMPLATES, build_messages, get_template
 from tsqr.reasoner.backend_none import NoneReasoner
 
 TONGSEARCH_USER_TURN = (

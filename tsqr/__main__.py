@@ -29,9 +29,8 @@ from tsqr.cli_checks import (
     output_folder,
     whole_number,
 )
-from tsqr.compose import SAMPLE_COMBINATIONS
+from tsqr.composition import COMPOSITIONS, SAMPLE_COMBINATIONS
 from tsqr.evaluate import (
-    COMPOSITIONS,
     DomainSource,
     EvaluationConfig,
     ReasoningPlan,

@@ -35,8 +35,10 @@ from tsqr.bright.sources import (
     load_from_hub,
     load_hub_folder,
 )
+from tsqr.bright.bounded import cannot_read
 from tsqr.bright.unzip import unpack_zip
 from tsqr.data import DEMO_DIR
+from tsqr.limits import Limits
 from tsqr.records import Document, Domain
 
 __all__ = ["BRIGHT_DOMAINS", "LONG_DOCUMENT_DOMAINS", "DataCheck", "DataError", "canonical_domain",
@@ -78,9 +80,12 @@ def load_domain(
     `long`: BRIGHT's long-document setting (long_documents corpus, gold_ids_long judgements)."""
     name = canonical_domain(domain)
     with tempfile.TemporaryDirectory(prefix="tsqr-unzip-") as scratch:
-        loaded = _load_source(source, name, long, progress, Path(scratch) / "source")
-        if documents is not None:
-            loaded.documents = _load_corpus(documents, name, long, progress, Path(scratch) / "documents")
+        try:
+            loaded = _load_source(source, name, long, progress, Path(scratch) / "source")
+            if documents is not None:
+                loaded.documents = _load_corpus(documents, name, long, progress, Path(scratch) / "documents")
+        except OSError as error:  # a folder or file the readers did not open themselves (listing a folder...)
+            raise cannot_read(str(error.filename or source), error) from None
     if long and not any(ex.gold_ids_long for ex in loaded.examples):
         raise DataError(f"{loaded.source}: domain {name!r} has no long-document judgements (gold_ids_long); "
                         f"BRIGHT has them for {', '.join(LONG_DOCUMENT_DOMAINS)}")
@@ -173,6 +178,8 @@ class DataCheck:
     excluded_total: int = 0
     missing_excluded: dict[str, int] = field(default_factory=dict)
     empty_documents: list[str] = field(default_factory=list)
+    queries_at_cap: list[str] = field(default_factory=list)
+    query_cap: str = ""
 
     @property
     def missing_gold_per_query(self) -> dict[str, int]:
@@ -209,12 +216,18 @@ class DataCheck:
         if self.empty_documents:
             lines.append(f"{len(self.empty_documents)} documents are empty and can never be retrieved: "
                          f"{', '.join(self.empty_documents[:5])}")
+        if self.queries_at_cap:
+            lines.append(f"{len(self.queries_at_cap)} queries are {self.query_cap} characters long, the most tsqr "
+                         f"keeps: longer ones were cut there ({', '.join(self.queries_at_cap[:5])})")
         return lines
 
 
 def check_domain(domain: Domain, *, long: bool = False) -> DataCheck:
     """Check a loaded domain's judgements against its corpus (`long`: judge by gold_ids_long)."""
     report = DataCheck(domain.name, len(domain.examples), len(domain.documents), long)
+    limits = Limits.from_env()
+    report.query_cap = limits.describe("query_chars")
+    report.queries_at_cap = [ex.id for ex in domain.examples if len(ex.query) == limits.query_chars]
     corpus = {doc.id for doc in domain.documents}
     report.empty_documents = [doc.id for doc in domain.documents if not doc.content.strip()]
     for ex in domain.examples:

@@ -17,17 +17,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tsqr.bm25 import SCORINGS, Index
-from tsqr.compose import SAMPLE_COMBINATIONS, compose_samples, search_samples
+from tsqr.composition import COMPOSITIONS, FUSE, SAMPLE_COMBINATIONS, compose_query, compose_samples, search_samples
 from tsqr.fusion import reciprocal_rank_fusion
 from tsqr.metrics import evaluate, mean_scores, parse_measure
-from tsqr.reasoner.prompts import COMPOSE_MODES, compose_query
 from tsqr.records import Domain, Run
 from tsqr.retrieval import Retriever, check_hybrid_options, parse_retriever_spec
 
-# replace and concat compose one text (tsqr.reasoner.prompts); fuse searches the reasoning alone and fuses that
-# run with the raw run by reciprocal rank.
-FUSE = "fuse"
-COMPOSITIONS: tuple[str, ...] = (*COMPOSE_MODES, FUSE)
 DEFAULT_MEASURES = ("nDCG@10", "nDCG@100", "R@10", "R@100", "P@10", "RR", "AP")  # the CLI's and the app's
 
 

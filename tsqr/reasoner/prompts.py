@@ -1,4 +1,4 @@
-"""Named prompt templates for query reasoning, and how a reasoning is composed with the query BM25 searches.
+"""Named prompt templates for query reasoning.
 
 Templates live here, by name, so that every backend, the trainer and the cache agree on the exact words a model
 saw: the cache key holds the template's name *and* a hash of its text, so editing a template never serves stale
@@ -23,9 +23,6 @@ TONGSEARCH_INSTRUCTIONS = (
     "questions in detail.\n"
     "3. Draft an answer with as many thoughts as you have.\n"
 )
-
-COMPOSE_MODES = ("replace", "concat")
-
 
 @dataclass(frozen=True)
 class PromptTemplate:
@@ -92,19 +89,3 @@ def get_template(name: str) -> PromptTemplate:
 def build_messages(query: str, template: str = "tongsearch") -> list[dict[str, str]]:
     """Chat messages asking the model to reason about `query` with the named template."""
     return get_template(template).messages(query)
-
-
-def compose_query(query: str, reasoning: str, mode: str = "replace", repeat: int = 1) -> str:
-    """The text BM25 searches with once a reasoning exists.
-
-    replace: the reasoning alone, as TongSearch QR evaluates (an empty reasoning falls back to the query, so a
-    failed generation never searches with nothing). concat: the query `repeat` times, then the reasoning, as
-    query2doc does to keep the original terms' weight against a long expansion.
-    """
-    if mode not in COMPOSE_MODES:
-        raise ValueError(f"unknown compose mode {mode!r}; choose one of {', '.join(COMPOSE_MODES)}")
-    if repeat < 1:
-        raise ValueError(f"repeat must be at least 1, got {repeat}")
-    if mode == "replace":
-        return reasoning if reasoning.strip() else query
-    return " ".join([query] * repeat + ([reasoning] if reasoning.strip() else []))
