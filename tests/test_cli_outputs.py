@@ -17,7 +17,7 @@ import pytest
 from conftest import require_reference
 
 REPO = Path(__file__).resolve().parents[1]
-DEMO = REPO / "assets" / "demo"
+DEMO = REPO / "tsqr" / "data" / "demo"
 # tsqr's measure -> pytrec_eval's.
 TREC_NAMES = {"nDCG@10": "ndcg_cut_10", "nDCG@100": "ndcg_cut_100", "R@10": "recall_10", "R@100": "recall_100",
               "P@10": "P_10", "RR": "recip_rank", "AP": "map"}

@@ -25,6 +25,7 @@ are cut like example queries (TSQR_MAX_EXAMPLE_QUERY_CHARS) so a key still match
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -287,17 +288,58 @@ def load_reasonings(source: str | Path, *, domain: str | None = None, model: str
                     f"columns {', '.join(sorted(columns)) or 'none'}")
 
 
+@dataclass(frozen=True)
+class CacheSetting:
+    """What produced a cache row besides its query: model, prompt template and the generation settings that change
+    the text. Rows of different settings answer the same query differently, so one export holds one setting."""
+
+    model: str
+    template: str
+    settings: tuple[tuple[str, object], ...]
+
+    @classmethod
+    def of(cls, row: CacheRow) -> "CacheSetting":
+        return cls(row.model, row.template, tuple(sorted(row.settings.items())))
+
+    @property
+    def id(self) -> str:
+        """A short stable name for the setting (`export-reasonings --setting ID`), the same in every run."""
+        payload = json.dumps([self.model, self.template, self.settings], sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:8]
+
+    def describe(self) -> str:
+        return " ".join([f"model={self.model or '?'}", f"template={self.template or '?'}",
+                         *(f"{name}={value}" for name, value in self.settings)])
+
+
 def export_cache(cache: ReasoningCache, destination: str | Path, *, model: str | None = None,
-                 template: str | None = None) -> int:
+                 template: str | None = None, setting: str | None = None) -> int:
     """Write a reasoning cache as TongSearch's JSON; returns how many queries were written.
 
-    With several rows for one query (other settings or models) the last written wins, so narrow the export with
-    `model` / `template` when the file mixes them.
+    The rows written must share one CacheSetting: when those left by `model` / `template` were made with several,
+    DataError lists them, one per line with its id, and `setting` (an id) picks one. Mixing them silently would
+    give a file whose reasonings came from different settings with nothing to say which.
     """
-    mapping = {row.query: row.text for row in cache.rows()
-               if (model is None or row.model == model) and (template is None or row.template == template)}
+    rows = [row for row in cache.rows()
+            if (model is None or row.model == model) and (template is None or row.template == template)]
+    found: dict[CacheSetting, int] = {}
+    for row in rows:
+        found[CacheSetting.of(row)] = found.get(CacheSetting.of(row), 0) + 1
+    if setting is not None:
+        if setting not in {kind.id for kind in found}:
+            raise DataError(f"{cache.path}: no rows with setting {setting!r}; settings found:\n"
+                            + _listed(found))
+        rows = [row for row in rows if CacheSetting.of(row).id == setting]
+    elif len(found) > 1:
+        raise DataError(f"{cache.path} holds reasonings made with {len(found)} different settings; choose one "
+                        f"with --setting ID (IDs below), or narrow with --template:\n" + _listed(found))
+    mapping = {row.query: row.text for row in rows}
     write_tongsearch_json(mapping, destination)
     return len(mapping)
+
+
+def _listed(found: Mapping[CacheSetting, int]) -> str:
+    return "\n".join(f"  {kind.id}  {count} reasonings  {kind.describe()}" for kind, count in found.items())
 
 
 def import_into_cache(cache: ReasoningCache, source: str | Path, model: str, template: PromptTemplate,

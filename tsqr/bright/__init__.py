@@ -2,7 +2,7 @@
 
 Usage:
     from tsqr.bright import load_domain, check_domain
-    domain = load_domain("assets/demo", "demo")        # "hub", a folder, files, a zip, Anserini topics + qrels
+    domain = load_domain("demo", "demo")               # "hub", "demo", a folder, files, a zip, Anserini topics + qrels
     for warning in check_domain(domain).warnings(): print(warning)
 
 Modules: `domains` (load_domain: pick the loader, apply the rules common to all sources; check_domain),
