@@ -81,7 +81,9 @@ def test_excluded_ids_go_before_the_cut_and_ties_keep_corpus_order(tmp_path) -> 
     runs = retriever.search_many(QUERIES, k=2, excludes=[["cats/purr"], [], ["plants/photosynthesis"]],
                                  progress=False)
     assert "cats/purr" not in [h.doc_id for h in runs[0]] and len(runs[0]) == 2
-    assert runs[1] == full[:2]
+    # The same query encoded in a batch of three, not alone: same ranking, scores equal to float32 rounding.
+    assert [h.doc_id for h in runs[1]] == [h.doc_id for h in full[:2]]
+    assert [h.score for h in runs[1]] == pytest.approx([h.score for h in full[:2]], abs=1e-5)
     assert "plants/photosynthesis" not in [h.doc_id for h in runs[2]]
 
 
@@ -199,6 +201,26 @@ def test_the_table_holds_brights_instructions_per_domain() -> None:
         "sentence-transformers/all-MiniLM-L6-v2"
     assert canonical_model("BGE") == canonical_model(" bge ") == "BAAI/bge-large-en-v1.5"
     assert canonical_model("/models/my-embedder") == "/models/my-embedder"
+
+
+def test_the_embedding_cache_is_pruned_least_recently_used_first(tmp_path, monkeypatch) -> None:
+    """The embeddings cache was never pruned; each write now prunes its folder to TSQR_EMBEDDING_CACHE_MB with
+    the BM25 index cache's mechanism (tsqr.paths.prune_cache), and reading an entry counts as a use."""
+    import os
+
+    from tsqr.retrieval.store import EmbeddingSpec, read_embeddings, write_embeddings
+
+    spec = EmbeddingSpec("m", "m-identity", "", None, False)
+    matrix = np.ones((len(DOCUMENTS), 64), dtype=np.float32)
+    first, second, third = (tmp_path / name for name in ("first", "second", "third"))
+    for number, folder in enumerate([first, second]):
+        write_embeddings(folder, matrix, spec)
+        os.utime(folder, (1_000_000 + number, 1_000_000 + number))
+        size = sum(path.stat().st_size for path in folder.iterdir())
+        monkeypatch.setenv("TSQR_EMBEDDING_CACHE_MB", str(2.5 * size / (1 << 20)))  # room for two entries
+    assert np.array_equal(read_embeddings(first, len(DOCUMENTS), spec), matrix)  # "first" is now the newest
+    write_embeddings(third, matrix, spec)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["first", "third"]
 
 
 REASON_EMBED_BIOLOGY = "Instruct: Given a Biology post, retrieve relevant passages that help answer the post.\nQuery: "

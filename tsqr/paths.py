@@ -59,7 +59,7 @@ def inside(folder: Path, name: str) -> Path:
     root = Path(folder).resolve()
     target = (root / name).resolve()
     if root not in target.parents:
-        raise UnsafePathError(f"{name!r}: refused as a file name: it leads outside {folder} (to {target})")
+        raise UnsafePathError(f"{name!r}: refused as a file name: it leads outside its folder")
     return Path(folder) / name
 
 

@@ -80,6 +80,8 @@ def _numbered_lines(path: str | Path) -> Iterator[tuple[int, str]]:
                     yield number, text
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:
         raise TrecFormatError(f"{path}: not a readable gzip file ({error})") from None
+    except OSError as error:  # no permission, a device error: one line naming the file, no traceback
+        raise TrecFormatError(f"{path}: cannot be read ({error.strerror or type(error).__name__})") from None
 
 
 def _split(lines: str | Iterable[str]) -> Iterator[tuple[int, str]]:

@@ -200,6 +200,11 @@ POOL = ReasonerPool()  # the process's models, shared by every session
 SEARCH_TURNS, EVALUATION_TURNS = Turns(), Turns()  # one search and one evaluation generate at a time
 
 
+def needs_model(spec: str) -> bool:
+    """False for the "none" model (raw query, nothing loaded or generated): it never waits in the model's line."""
+    return spec.strip().lower() != "none"
+
+
 def needs_generation(reasoner: "Reasoner", query: str) -> bool:
     """False when `reasoner` answers `query` without generating: the "none" model, or a cached reasoning."""
     if not isinstance(reasoner, GeneratingReasoner):

@@ -3,6 +3,7 @@
 Usage:
     from tsqr.bright import load_domain, check_domain
     domain = load_domain("hub", "biology")                                   # xlangai/BRIGHT via `datasets`
+    domain = load_domain("demo", "demo")                                     # the demo corpus tsqr ships
     domain = load_domain("BRIGHT/", "earth-science")                         # a downloaded copy of the hub repo
     domain = load_domain("anserini-tools/", "pony", documents="pony.jsonl")  # Anserini topics+qrels, corpus apart
     domain = load_domain(["examples.parquet", "docs.jsonl.gz"], "mine")      # uploaded files, any BRIGHT-shaped set
@@ -36,6 +37,7 @@ from tsqr.bright.sources import (
 )
 from tsqr.bright.bounded import cannot_read
 from tsqr.bright.unzip import unpack_zip
+from tsqr.data import DEMO_DIR
 from tsqr.limits import Limits
 from tsqr.records import Document, Domain
 
@@ -71,8 +73,9 @@ def load_domain(
     documents: Source | None = None,
     progress: bool = True,
 ) -> Domain:
-    """Load one domain. `source`: "hub", a folder (hub layout, Anserini topics/qrels, or plain data files), a
-    zip of such a folder, or one or more files (parquet / jsonl / json, maybe .gz; Anserini .tsv + qrels).
+    """Load one domain. `source`: "hub", "demo" (the demo corpus inside the package; a folder named demo is
+    `./demo`), a folder (hub layout, Anserini topics/qrels, or plain data files), a zip of such a folder, or one
+    or more files (parquet / jsonl / json, maybe .gz; Anserini .tsv + qrels).
     `documents`: corpus file(s) or folder replacing the source's corpus (Anserini folders have none).
     `long`: BRIGHT's long-document setting (long_documents corpus, gold_ids_long judgements)."""
     name = canonical_domain(domain)
@@ -106,11 +109,13 @@ def _load_source(source: Source, name: str, long: bool, progress: bool, scratch:
             raise DataError(f"hub: domain {name!r} has no long documents; BRIGHT has them for "
                             f"{', '.join(LONG_DOCUMENT_DOMAINS)}")
         return load_from_hub(name, long=long, progress=progress)
+    if isinstance(source, str) and source == "demo":
+        source = DEMO_DIR
     paths = _paths(source)
     for path in paths:
         if not path.exists():
             raise DataError(f"{path}: no such file or folder (give \"hub\" to download BRIGHT from the Hugging "
-                            f"Face hub)")
+                            f"Face hub, or \"demo\" for the demo corpus tsqr ships)")
     if len(paths) > 1:
         return load_files(paths, name, progress=progress)
     path = paths[0]

@@ -77,7 +77,7 @@ def _extract(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], into: Pat
         except OSError as error:  # e.g. "sub/x" after a file "sub": the system's message quotes the server path
             reason = error.strerror or type(error).__name__
             if isinstance(error, (FileExistsError, NotADirectoryError, IsADirectoryError)):
-                reason += ": the archive holds a file and a folder of the same name"
+                reason = "the archive holds a file and a folder of the same name"
             raise DataError(f"{budget.label}: member {member.filename!r} cannot be unpacked ({reason})") from None
 
 

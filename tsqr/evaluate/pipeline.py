@@ -2,7 +2,7 @@
 events and the app renders them; neither runs a step of its own, so their results and warnings cannot drift.
 
 Usage:
-    sources = [DomainSource("assets/demo", "demo")]
+    sources = [DomainSource("demo", "demo")]
     plan = ReasoningPlan.from_spec("default", GenerationSettings(max_new_tokens=256))
     for event in run(sources, plan, EvaluationConfig(), out_dir=Path("runs/demo")):
         print(event.warning or event.message)          # event.report: a finished domain; event.files: written
