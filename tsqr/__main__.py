@@ -46,6 +46,7 @@ from tsqr.reasoner.cli_options import add_generation_arguments, positive_int, se
 from tsqr.reasoner.gguf_export import export_gguf
 from tsqr.reasoner.hardware import hardware
 from tsqr.reasonings import export_cache
+from tsqr.retrieval.spec import add_query_instruction_argument
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,7 +73,8 @@ def _sources(args: argparse.Namespace) -> list[DomainSource]:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     config = EvaluationConfig(scoring=args.scoring, composition=args.mode, repeat=args.repeat,
                               long_documents=args.long, retriever=args.retriever, hybrid_method=args.hybrid_method,
-                              hybrid_weight=args.hybrid_weight, sample_combination=args.sample_combination)
+                              hybrid_weight=args.hybrid_weight, sample_combination=args.sample_combination,
+                              query_instruction=args.query_instruction)
     plan = ReasoningPlan.from_spec(args.reasoned, settings_from_args(args), source_model=args.reasoning_model,
                                    samples=args.samples)
     reports, files = [], ()
@@ -165,7 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
                                "the caches)")
     evaluate.add_argument("--retriever", default="bm25",
                           help="bm25 (BRIGHT's), dense[:MODEL] (sentence-transformers; default the offline "
-                               "all-MiniLM-L6-v2; bge, inst-l, e5... use BRIGHT's instructions) or hybrid[:MODEL]")
+                               "all-MiniLM-L6-v2; bge, inst-l, e5... use BRIGHT's instructions, and the reasoning "
+                               "embedders in tsqr.retrieval.models their published ones) or hybrid[:MODEL]")
+    add_query_instruction_argument(evaluate)
     evaluate.add_argument("--hybrid-method", choices=FUSION_METHODS, default="rrf",
                           help="how hybrid fuses BM25 and dense: reciprocal rank, or min-max normalised scores")
     evaluate.add_argument("--hybrid-weight", type=float, default=0.5, help="the dense share of a hybrid, in [0, 1]")
