@@ -233,7 +233,7 @@ def test_tsqr_evaluate_reasons_with_a_template_file(tmp_path):
     path = tmp_path / "mine.txt"
     path.write_text("Name the principle behind: {query}", encoding="utf-8")
     with Simulator(latency=Latency("fixed", 0.01)) as sim:
-        assert main(["evaluate", "--data", "assets/demo", "--domain", "demo", "--reasoned", sim.url, "--template",
+        assert main(["evaluate", "--data", "demo", "--domain", "demo", "--reasoned", sim.url, "--template",
                      str(path), "--limit", "2", "--out", str(tmp_path / "out")]) == 0
     reasonings = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))["demo"]["reasonings"]
     assert len(reasonings) == 2

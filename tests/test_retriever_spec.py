@@ -69,7 +69,7 @@ def test_a_query_instruction_is_refused_where_it_cannot_apply() -> None:
 def test_evaluate_refuses_a_query_instruction_for_bm25_in_one_line_with_exit_2(capsys) -> None:
     from tsqr.__main__ import main
 
-    assert main(["evaluate", "--data", "assets/demo", "--domain", "demo", "--query-instruction", "Find: "]) == 2
+    assert main(["evaluate", "--data", "demo", "--domain", "demo", "--query-instruction", "Find: "]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "error: --query-instruction applies to dense and hybrid retrievers; bm25 searches the text as is"
 
