@@ -395,8 +395,8 @@ demo = build_demo()
 
 
 def launch(**options):
-    """Serve `demo` with the app's queue, upload limit, theme and CSS; `options` go to `Blocks.launch`. The app's
-    own Gradio cache folder is emptied first, whatever ended the last run (tsqr.app.gradio_cache).
+    """Serve `demo` with the app's queue, upload limit, theme and CSS; `options` go to `Blocks.launch`. What
+    earlier runs left in their Gradio cache folders is removed first, however they ended (tsqr.app.gradio_cache).
 
     The policy follows the address served: listening beyond loopback turns public mode on, and the interface is
     rebuilt to offer only the host's choices.

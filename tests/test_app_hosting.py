@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_each_run_keeps_gradio_files_in_a_folder_of_its_own(tmp_path):
     env = {"GRADIO_TEMP_DIR": str(tmp_path)}
     folder = own_gradio_cache(env)
-    assert folder == tmp_path / f"tsqr-gradio-{os.getpid()}" and folder.is_dir() and env["GRADIO_TEMP_DIR"] == str(folder)
+    assert folder == tmp_path / f"tsqr-gradio-{os.getpid()}" and folder.is_dir()
+    assert env["GRADIO_TEMP_DIR"] == str(folder)
     assert own_gradio_cache(env) == folder  # asked again (a second import, a child): the same folder
 
 
