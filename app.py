@@ -74,7 +74,7 @@ STREAM = on_gpu(stream_reasoning)
 
 
 def _load_demo_corpus() -> tuple[str | None, str]:
-    """Register the bundled demo corpus; the app still starts (with a note) if assets/demo is missing."""
+    """Register the bundled demo corpus; the app still starts (with a note) if it is missing."""
     try:
         return STORE.add(load_demo(), "demo (bundled)", pinned=True).id, ""
     except Exception as error:

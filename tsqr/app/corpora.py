@@ -35,6 +35,7 @@ from tsqr.app.worker import WorkRefused, embed_in_worker, index_in_worker
 from tsqr.bm25 import DEFAULT_B, DEFAULT_K1, default_analyzer, load_or_build
 from tsqr.bm25.store import corpus_key
 from tsqr.bright import load_documents, load_domain
+from tsqr.data import DEMO_DIR, DEMO_NAME
 from tsqr.records import Document, Domain
 from tsqr.retrieval import build_retriever, parse_retriever_spec
 
@@ -42,8 +43,6 @@ if TYPE_CHECKING:
     from tsqr.bm25 import Index
     from tsqr.retrieval import Retriever
 
-DEMO_DIR = Path(__file__).resolve().parents[2] / "assets" / "demo"
-DEMO_NAME = "demo"
 
 
 class CorpusGone(LookupError):
@@ -209,7 +208,7 @@ class CorpusStore:
 
 
 def load_demo(folder: Path = DEMO_DIR) -> Domain:
-    """The bundled demo corpus (assets/demo: examples.jsonl and documents.jsonl in BRIGHT's format)."""
+    """The bundled demo corpus (tsqr/data/demo: examples.jsonl and documents.jsonl in BRIGHT's format)."""
     return load_domain(folder, DEMO_NAME, progress=False)
 
 

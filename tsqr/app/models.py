@@ -39,7 +39,9 @@ if TYPE_CHECKING:
 MODEL_ENV = "TSQR_MODEL"
 DEFAULT_MODEL = "default"
 # Offered in the model selectors; any hub id, local folder, .gguf path or server URL can be typed instead.
-SUGGESTED_MODELS = ("default", "none", "TongSearch/TongSearch-QR-1.5B", "TongSearch/TongSearch-QR-7B")
+# The three TongSearch QR sizes are those the "Available Models" list of github.com/bigai-nlco/TongSearch-QR names.
+SUGGESTED_MODELS = ("default", "none", "TongSearch/TongSearch-QR-1.5B", "TongSearch/TongSearch-QR-3B",
+                    "TongSearch/TongSearch-QR-7B")
 GPU_SECONDS = 120  # ZeroGPU's budget per call: one streamed reasoning or one batch of an evaluation
 
 F = TypeVar("F", bound=Callable)
