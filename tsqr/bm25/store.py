@@ -163,7 +163,8 @@ def read_index(folder: Path) -> SavedIndex:
         raise ValueError(f"{folder}: the index files do not hash to the content_sha256 of meta.json (edited, or "
                          "mixed from different saves)")
     return SavedIndex(doc_ids=doc_ids, counts=counts, k1=float(meta["k1"]), b=float(meta["b"]),
-                      analyzer_fingerprint=str(meta.get("analyzer_fingerprint", "")), corpus_key=meta["corpus_key"])
+                      analyzer_fingerprint=str(meta.get("analyzer_fingerprint", "")),
+                      corpus_key=meta["corpus_key"])
 
 
 def _check_consistent(folder: Path, doc_ids: list[str], counts: TermCounts) -> None:

@@ -194,7 +194,8 @@ def _spans(patterns: _Patterns, astral: bool, text: str, max_token_length: int) 
     return spans
 
 
-def _scan(patterns: _Patterns, units: "_Utf16Units", start: int, stop: int, max_token_length: int) -> list[tuple[int, int]]:
+def _scan(patterns: _Patterns, units: "_Utf16Units", start: int, stop: int,
+          max_token_length: int) -> list[tuple[int, int]]:
     """The tokens of text[start:stop] one at a time, as Lucene's scanner finds them: at each position the
     longest match that fits its buffer of `max_token_length` UTF-16 chars, the next try right after it.
 
@@ -239,11 +240,11 @@ def _failing_until(run: re.Pattern[str], text: str, begin: int, window: int, sto
     or joiners) where a try might succeed: every one before it fails the same way.
 
     Each rule that can begin with "_" or a joiner reads "more of them, then a letter/digit/emoji". So a later
-    position of the run fails too if the try at `begin` saw the character after the run (`window`, the end
-    of its buffer, lies past the run, or the run ends the stretch being scanned): the same character follows. It also fails while its own buffer ends
-    inside the run, as for every position at least `max_token_length` characters before the run's end (a
-    buffer never holds more characters than UTF-16 units). The run is read at most two buffers far, so a
-    try and its skip cost about the same whatever follows.
+    position of the run fails too if the try at `begin` saw what follows the run (`window`, the end of its
+    buffer, lies past the run, or the run ends the stretch being scanned): the same follows. It also fails
+    while its own buffer ends inside the run, as for every position at least `max_token_length` characters
+    before the run's end (a buffer never holds more characters than UTF-16 units). The run is read at most
+    two buffers far, so a try and its skip cost about the same whatever follows.
     """
     limit = min(stop, begin + 2 * max_token_length + 2)
     run_end = run.match(text, begin, limit).end()
