@@ -167,15 +167,18 @@ def check_labels(systems: Sequence[System]) -> list[System]:
     return list(systems)
 
 
-def expand_systems(reasoned: Sequence[str], retrievers: Sequence[str], settings: GenerationSettings,
-                   config: EvaluationConfig, *, modes: Sequence[str] = (), source_model: str | None = None,
-                   samples: int = 1) -> list[System]:
-    """The command line's cross product: the raw query and every reasoning source, under every mode and every
-    retriever, raw first for each retriever. `modes` defaults to the config's composition."""
+def expand_systems(reasoned: Sequence[str | ReasoningPlan], retrievers: Sequence[str],
+                   settings: GenerationSettings, config: EvaluationConfig, *, modes: Sequence[str] = (),
+                   source_model: str | None = None, samples: int = 1) -> list[System]:
+    """The command line's cross product: the raw query and every reasoning source (a spec as users type it, or
+    a plan), under every mode and every retriever, raw first for each retriever. `modes` defaults to the
+    config's composition."""
     retrievers = list(dict.fromkeys(retrievers or [config.retriever]))
     modes = list(dict.fromkeys(modes or [config.composition]))
-    plans = [ReasoningPlan()] + [ReasoningPlan.from_spec(spec, settings, source_model=source_model, samples=samples)
-                                 for spec in dict.fromkeys(reasoned) if spec.strip().lower() != "none"]
+    given = [spec if isinstance(spec, ReasoningPlan) else
+             ReasoningPlan.from_spec(spec, settings, source_model=source_model, samples=samples)
+             for spec in dict.fromkeys(reasoned) if isinstance(spec, ReasoningPlan) or spec.strip().lower() != "none"]
+    plans = [ReasoningPlan(), *(plan for plan in given if plan.reasons)]
     systems = []
     for retriever in retrievers:
         for plan in plans:
