@@ -37,18 +37,21 @@ from tsqr.app.choices import COMPOSITION_CHOICES, RETRIEVER_CHOICES, SCORING_CHO
 from tsqr.app.comparison import ComparisonJob, SystemsChoice, comparison_markdown, comparison_status, frontier_chart
 from tsqr.app.corpora import CorpusStore, load_demo, load_uploaded_documents, shown_error
 from tsqr.app.evaluation import DataChoice, EvaluationJob, ReasoningChoice
+from tsqr.app.gradio_cache import empty_gradio_cache, own_gradio_cache
 from tsqr.app.models import (
     POOL,
     SEARCH_TURNS,
     configured_model,
     model_choices,
     needs_generation,
+    needs_model,
     on_gpu,
     stream_reasoning,
 )
 from tsqr.app.public import HostPolicy, host_policy
 from tsqr.app.render import CSS, changes_html, cost_markdown, gold_moves_markdown, results_html, scores_markdown
 from tsqr.app.search import compare, find_example
+from tsqr.app.turns import Line, LineFull
 from tsqr.bright import BRIGHT_DOMAINS
 from tsqr.compare import TESTS
 from tsqr.evaluate import EvaluationConfig, format_costs
@@ -63,20 +66,25 @@ MAX_UPLOAD = "200mb"
 DELETE_CACHE = (600, 3600)
 # Searches run side by side, so raw BM25 results never wait behind someone's generation; generation itself takes
 # turns (one search and one evaluation at a time: tsqr.app.models.SEARCH_TURNS, EVALUATION_TURNS), so several
-# users wait in line, their place shown, instead of exhausting memory. Beyond these, Gradio's queue holds events.
-SEARCH_CONCURRENCY, EVALUATION_CONCURRENCY = 8, 3
+# users wait in line, their place shown, instead of exhausting memory. The search event has RAW_SEARCH_SLOTS slots
+# more than the searches the model line admits (MODEL_LINE, $TSQR_MAX_MODEL_QUEUE), so searches waiting for the
+# model never take the slots raw results need; one more is told at once to try again. Uploads are indexed in a
+# worker process (tsqr.app.worker) while their event waits. Beyond these, Gradio's queue holds events.
+RAW_SEARCH_SLOTS, EVALUATION_CONCURRENCY, UPLOAD_CONCURRENCY = 8, 3, 2
 MAX_NEW_TOKENS, MAX_RESULTS = 1024, 50  # the sliders' ends (Gradio refuses values beyond them, API calls too)
 TURN_POLL_S = 0.5  # how often a search waiting for the model shows its place in line
 REASONING_MODEL, REASONING_FILE = "model", "precomputed reasoning file"
 STREAM_REFRESH_S = 0.1  # how often the streamed reasoning is pushed to the browser
 
-STORE = CorpusStore()
-STREAM = on_gpu(stream_reasoning)
+GRADIO_CACHE = own_gradio_cache()  # before any interface is built: Gradio reads $GRADIO_TEMP_DIR then
 POLICY: HostPolicy = host_policy(os.environ.get("GRADIO_SERVER_NAME"))  # launch() rechecks its server_name
+STORE = CorpusStore(work=POLICY.work_bounds)
+MODEL_LINE = Line(POLICY.max_model_queue)
+STREAM = on_gpu(stream_reasoning)
 
 
 def _load_demo_corpus() -> tuple[str | None, str]:
-    """Register the bundled demo corpus; the app still starts (with a note) if assets/demo is missing."""
+    """Register the bundled demo corpus; the app still starts (with a note) if it is missing."""
     try:
         return STORE.add(load_demo(), "demo (bundled)", pinned=True).id, ""
     except Exception as error:
@@ -120,11 +128,13 @@ def load_documents(files: list[str] | None, session_ids: list[str]):
         names = [Path(f).stem.split(".")[0] for f in files]
         domain = load_uploaded_documents(files, name=names[0] if len(names) == 1 else "uploaded")
         corpus = STORE.add(domain, f"uploaded: {domain.source} ({len(domain.documents)} docs)")
+        started = time.perf_counter()
+        STORE.index(corpus.id, progress=False)  # in a worker process, under the host's time budget
     except Exception as error:
         return _failure(error, files), session_ids, gr.skip()
     session_ids = [*session_ids, corpus.id]
-    return (f"Loaded {len(domain.documents)} documents from {domain.source}.", session_ids,
-            corpus_dropdown(session_ids, corpus.id))
+    return (f"Loaded {len(domain.documents)} documents from {domain.source} (indexed in "
+            f"{time.perf_counter() - started:.1f} s).", session_ids, corpus_dropdown(session_ids, corpus.id))
 
 
 # ------------------------------------------------------------------------------------------------ search
@@ -152,8 +162,9 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
         yield ("", scores_markdown(comparison) + note, "", raw_column,
                results_html(None, "reasoned", f"waiting for {spec} to reason..."))
         text, shown_at = "", 0.0
-        with POOL.lease(spec, settings) as reasoner:  # loaded here, in the main process, and kept while it streams
-            generated = needs_generation(reasoner, query)
+        # a place in the bounded line while loading, waiting and generating: LineFull (told at once) past it
+        with MODEL_LINE.place() if needs_model(spec) else nullcontext(), POOL.lease(spec, settings) as reasoner:
+            generated = needs_generation(reasoner, query)  # the model is loaded here, in the main process
             with SEARCH_TURNS.ticket() if generated else nullcontext() as ticket:
                 for ahead in ticket.waiting(TURN_POLL_S) if ticket else ():
                     yield ("", gr.skip(), gr.skip(), gr.skip(),
@@ -167,9 +178,11 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
             row = cache.get(reasoner.key(query)) if cache is not None else None
         started = time.perf_counter()
         comparison = compare(corpus.domain, index, query, text, **options)
-        cost = cost_markdown(row, generated, hardware(), time.perf_counter() - started)
+        cost = cost_markdown(row, generated, hardware(), time.perf_counter() - started, reveal_cache=not POLICY.public)
         yield (text, f"{scores_markdown(comparison)}{note}\n\n{cost}", gold_moves_markdown(comparison),
                results_html(comparison.raw, "raw"), results_html(comparison.reasoned, "reasoned"))
+    except LineFull as full:  # the raw results stay; the reasoned column says why there is no reasoning
+        yield "", f"**{full}**", "", raw_column, results_html(None, "reasoned", str(full))
     except Exception as error:  # raw results found before the failure stay; nothing stale from an earlier search
         yield "", _failure(error), "", raw_column, results_html(None, "reasoned", "no reasoning: see the error")
 
@@ -213,7 +226,7 @@ def _evaluate(files, corpus_files, name, hub_domains, limit, source, model, reas
                                     file=Path(reasoning_file) if use_file else None,
                                     settings=None if use_file else _settings(max_new_tokens))
         config = EvaluationConfig(scoring=scoring, composition=mode, retriever=checked_retriever(retriever))
-        job = EvaluationJob(STORE, out_dir, config, reasoning)
+        job = EvaluationJob(STORE, out_dir, config, reasoning, max_query_chars=POLICY.max_query_chars)
     except Exception as error:
         yield (_failure(error, uploads), *unchanged, session_ids, gr.skip())
         return
@@ -364,11 +377,13 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
     corpus.change(lambda chosen: gr.update(choices=example_choices(chosen), value=None), corpus, examples,
                   api_visibility="private")
     examples.select(lambda picked: picked, examples, query, api_visibility="private")
-    load.click(load_documents, [uploads, session_ids], [load_status, session_ids, corpus], api_name="load_documents")
+    load.click(load_documents, [uploads, session_ids], [load_status, session_ids, corpus], api_name="load_documents",
+               concurrency_limit=UPLOAD_CONCURRENCY, concurrency_id="load_documents")
     searching = gr.on([run.click, query.submit], search,
                       [query, corpus, model, max_tokens, k, scoring, mode, retriever],
                       [reasoning, info, moves, raw_column, reasoned_column], api_name="search",
-                      show_progress_on=reasoning, concurrency_limit=SEARCH_CONCURRENCY, concurrency_id="search")
+                      show_progress_on=reasoning, concurrency_limit=RAW_SEARCH_SLOTS + POLICY.max_model_queue,
+                      concurrency_id="search")
     stop.click(None, cancels=[searching])
     return corpus
 
@@ -459,7 +474,7 @@ def _footer() -> str:
     mode = (f" Public mode: models {', '.join(POLICY.models)}; queries up to {POLICY.max_query_chars:,} characters."
             if POLICY.public else "")
     return (f"<small>Generation runs on {hardware()}. One search and one evaluation generate at a time (the others "
-            f"wait in line); raw results never wait.{mode}</small>")
+            f"wait in line, up to {POLICY.max_model_queue} searches); raw results never wait.{mode}</small>")
 
 
 def build_demo() -> gr.Blocks:
@@ -480,7 +495,8 @@ demo = build_demo()
 
 
 def launch(**options):
-    """Serve `demo` with the app's queue, upload limit, theme and CSS; `options` go to `Blocks.launch`.
+    """Serve `demo` with the app's queue, upload limit, theme and CSS; `options` go to `Blocks.launch`. The app's
+    own Gradio cache folder is emptied first, whatever ended the last run (tsqr.app.gradio_cache).
 
     The policy follows the address served: listening beyond loopback turns public mode on, and the interface is
     rebuilt to offer only the host's choices.
@@ -489,7 +505,10 @@ def launch(**options):
     policy = host_policy(options.get("server_name") or os.environ.get("GRADIO_SERVER_NAME"))
     if policy != POLICY:
         POLICY = policy
+        STORE.work, MODEL_LINE.capacity = POLICY.work_bounds, POLICY.max_model_queue
         demo = build_demo()
+    removed = empty_gradio_cache(GRADIO_CACHE)  # whatever ended the last run, its uploads and downloads go
+    log.info("Gradio cache %s: %d entries left by a previous run removed", GRADIO_CACHE, removed)
     if POLICY.public:
         POOL.pin(POLICY.models)
         log.info("public mode: models %s, hub domains %s", ", ".join(POLICY.models), ", ".join(POLICY.hub_domains))

@@ -223,7 +223,7 @@ def test_spans_are_the_analyzers_own_terms_at_their_offsets(text):
 
 def test_spans_agree_with_the_terms_on_every_demo_document():
     analyzer = Analyzer()
-    documents = Path(__file__).resolve().parents[1] / "assets" / "demo" / "documents.jsonl"
+    documents = Path(__file__).resolve().parents[1] / "tsqr" / "data" / "demo" / "documents.jsonl"
     for line in documents.read_text().splitlines():
         content = json.loads(line)["content"]
         assert [span.term for span in analyzer.spans(content)] == analyzer(content)

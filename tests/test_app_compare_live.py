@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_app_live import ASSETS, CHROMIUM, CHROMIUM_ARGS, screenshot_path
+from test_app_live import CHROMIUM, CHROMIUM_ARGS, DEMO_DIR, screenshot_path
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def test_comparison_of_three_systems_and_two_retrievers_in_a_real_browser(served
             page.goto(url)
             page.get_by_role("tab", name="Evaluate").click()
             page.locator("#evaluate-files input[type=file]").set_input_files(
-                [str(ASSETS / "demo" / "examples.jsonl"), str(ASSETS / "demo" / "documents.jsonl")])
+                [str(DEMO_DIR / "examples.jsonl"), str(DEMO_DIR / "documents.jsonl")])
             page.locator("#compare-reasoning-files input[type=file]").set_input_files(str(reasonings))
             expect(page.get_by_text("half_reasoned.json")).to_be_visible()
             page.locator("#compare-human input[type=checkbox]").check()

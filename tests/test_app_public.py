@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "assets" / "demo"
+DEMO = ROOT / "tsqr" / "data" / "demo"
 CAP_MB = 50  # TSQR_MAX_UNPACKED_MB for the app under attack
 BOMB_BYTES = 1 << 30  # each bomb expands to 1 GiB, 20 times the cap
 PEAK_LIMIT = 1.5e9

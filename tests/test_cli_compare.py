@@ -11,7 +11,7 @@ import pytest
 
 from tsqr.__main__ import main
 
-DEMO = str(Path(__file__).resolve().parents[1] / "assets" / "demo")
+DEMO = str(Path(__file__).resolve().parents[1] / "tsqr" / "data" / "demo")
 BASE = ["evaluate", "--data", DEMO, "--domain", "demo", "--limit", "6"]
 
 

@@ -17,7 +17,7 @@ from tsqr.evaluate.systems import System, expand_systems, load_systems_file
 from tsqr.reasoner import GenerationSettings
 from tsqr.reasoner.simulate import Latency, Simulator
 
-DEMO = DomainSource(Path(__file__).resolve().parents[1] / "assets" / "demo", "demo")
+DEMO = DomainSource(Path(__file__).resolve().parents[1] / "tsqr" / "data" / "demo", "demo")
 LIMIT = 8
 SETTINGS = GenerationSettings(max_new_tokens=32, concurrency=4, max_retries=0)
 

@@ -14,7 +14,7 @@ import pytest
 
 from tsqr.bm25 import Index
 from tsqr.records import Document
-from tsqr.reasoner.prompts import compose_query
+from tsqr.composition import compose_query
 from tsqr.reward import (
     RewardConfig,
     RewardScorer,

@@ -4,10 +4,10 @@ Usage:
     python -m tsqr evaluate --data ../shared/data/bright/anserini-tools --domain biology \
         --documents corpus.jsonl --reasoned TongSearch-QR-7B_reasoned_BRIGHT_queries.json
     python -m tsqr evaluate --data hub --domain all --reasoned TongSearch/TongSearch-QR-7B
-    python -m tsqr evaluate --data assets/demo --domain demo --reasoned default --reasoned human \
+    python -m tsqr evaluate --data demo --domain demo --reasoned default --reasoned human \
         --retriever bm25 --retriever dense                   # several systems: a table with significance marks
     python -m tsqr reason "Why does my sourdough starter smell like nail polish?"
-    python -m tsqr index --data assets/demo --domain demo
+    python -m tsqr index --data demo --domain demo
     python -m tsqr export-model default checkpoints/smollm2-start
     python -m tsqr export-gguf checkpoints/grpo-run qr.gguf
     python -m tsqr export-reasonings SmolLM2-135M-Instruct.Q4_1.gguf-llama.cpp-b83433b0 mine.json
@@ -32,9 +32,8 @@ from tsqr.cli_checks import (
     output_folder,
     whole_number,
 )
-from tsqr.compose import SAMPLE_COMBINATIONS
+from tsqr.composition import COMPOSITIONS, SAMPLE_COMBINATIONS
 from tsqr.evaluate import (
-    COMPOSITIONS,
     DomainSource,
     EvaluationConfig,
     ReasoningPlan,
@@ -54,6 +53,7 @@ from tsqr.reasoner.cli_options import add_generation_arguments, positive_int, se
 from tsqr.reasoner.gguf_export import export_gguf
 from tsqr.reasoner.hardware import hardware
 from tsqr.reasonings import export_cache
+from tsqr.retrieval.spec import add_query_instruction_argument
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,7 +87,8 @@ def _compares(args: argparse.Namespace) -> bool:
 def _config(args: argparse.Namespace, retriever: str, mode: str) -> EvaluationConfig:
     return EvaluationConfig(scoring=args.scoring, composition=mode, repeat=args.repeat, long_documents=args.long,
                             retriever=retriever, hybrid_method=args.hybrid_method,
-                            hybrid_weight=args.hybrid_weight, sample_combination=args.sample_combination)
+                            hybrid_weight=args.hybrid_weight, sample_combination=args.sample_combination,
+                            query_instruction=args.query_instruction)
 
 
 def _print_event(event) -> None:
@@ -104,7 +105,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     plan = ReasoningPlan.from_spec((args.reasoned or [None])[0], settings_from_args(args),
                                    source_model=args.reasoning_model, samples=args.samples)
     reports, files = [], ()
-    events = run(_sources(args), plan, config, limit=args.limit, out_dir=Path(args.out),
+    events = run(_sources(args), plan, config, limit=args.limit, out_dir=Path(args.out) if args.out else None,
                  price_per_mtok=args.price_per_mtok, hardware=hardware() if plan.model else "",
                  progress_bars=True)
     for event in events:
@@ -116,7 +117,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     costs = format_costs(reports, args.price_per_mtok)
     if costs:
         print(costs)
-    print(f"wrote {len(files)} files to {args.out}", file=sys.stderr)
+    if args.out:
+        print(f"wrote {len(files)} files to {args.out}", file=sys.stderr)
     return 0
 
 
@@ -132,7 +134,7 @@ def _evaluate_systems(args: argparse.Namespace) -> int:
                                  modes=args.mode or (), source_model=args.reasoning_model, samples=args.samples)
     events = run_systems(_sources(args), systems, baseline=args.baseline, test=args.test or "t",
                          alpha=DEFAULT_ALPHA if args.alpha is None else args.alpha, limit=args.limit,
-                         out_dir=Path(args.out), price_per_mtok=args.price_per_mtok,
+                         out_dir=Path(args.out) if args.out else None, price_per_mtok=args.price_per_mtok,
                          hardware=hardware() if any(s.plan.model for s in systems) else "", progress_bars=True)
     experiment = None
     for event in events:
@@ -140,8 +142,9 @@ def _evaluate_systems(args: argparse.Namespace) -> int:
         experiment = event.experiment or experiment
     if experiment is not None:
         print(to_terminal(experiment.tables(), experiment.costs(), args.price_per_mtok))
-    print(f"wrote results.json, {', '.join(TABLE_FILES)}, {FRONTIER_FILE} and the runs of {len(systems)} "
-          f"system(s) to {args.out}", file=sys.stderr)
+    if args.out:
+        print(f"wrote results.json, {', '.join(TABLE_FILES)}, {FRONTIER_FILE} and the runs of {len(systems)} "
+              f"system(s) to {args.out}", file=sys.stderr)
     return 0
 
 
@@ -183,7 +186,7 @@ def cmd_export_gguf(args: argparse.Namespace) -> int:
 
 def cmd_export_reasonings(args: argparse.Namespace) -> int:
     cache = ReasoningCache.find(args.cache)
-    count = export_cache(cache, Path(args.destination), template=args.template)
+    count = export_cache(cache, Path(args.destination), template=args.template, setting=args.setting)
     print(f"wrote {count} reasonings from {cache.path} to {args.destination}")
     return 0
 
@@ -212,12 +215,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--repeat", type=positive_int, default=1,
                           help="times the query is repeated in concat mode")
     evaluate.add_argument("--limit", type=whole_number, default=0, help="only the first N queries of each domain")
-    evaluate.add_argument("--out", type=output_folder, default="runs/latest",
-                          help="folder for results.json, CSVs and TREC runs")
+    evaluate.add_argument("--out", type=output_folder, default=None,
+                          help="folder for results.json, CSVs and TREC runs (without it nothing is written but "
+                               "the caches)")
     evaluate.add_argument("--retriever", action="append",
                           help="bm25 (BRIGHT's, the default), dense[:MODEL] (sentence-transformers; default the "
-                               "offline all-MiniLM-L6-v2; bge, inst-l, e5... use BRIGHT's instructions) or "
+                               "offline all-MiniLM-L6-v2; bge, inst-l, e5... use BRIGHT's instructions, and the "
+                               "reasoning embedders in tsqr.retrieval.models their published ones) or "
                                "hybrid[:MODEL]; repeat it to compare retrievers")
+    add_query_instruction_argument(evaluate)
     evaluate.add_argument("--hybrid-method", choices=FUSION_METHODS, default="rrf",
                           help="how hybrid fuses BM25 and dense: reciprocal rank, or min-max normalised scores")
     evaluate.add_argument("--hybrid-weight", type=float, default=0.5, help="the dense share of a hybrid, in [0, 1]")
@@ -268,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     reasonings.add_argument("cache", help="a cache .jsonl file, or its name in the tsqr cache folder")
     reasonings.add_argument("destination")
     reasonings.add_argument("--template", help="only reasonings written with this prompt template")
+    reasonings.add_argument("--setting", help="only reasonings made with this setting (model, template and "
+                                              "generation settings; a cache holding several lists their IDs)")
     reasonings.set_defaults(func=cmd_export_reasonings)
     return parser
 

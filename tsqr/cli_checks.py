@@ -20,6 +20,7 @@ from typing import NoReturn
 from tsqr.bright import DataError, canonical_domain
 from tsqr.evaluate.pipeline import HUMAN_REASONING
 from tsqr.reasoner import resolve_spec
+from tsqr.reasoner.loading import DEFAULT_HUB_ID, DEFAULT_INSTALL_COMMAND
 
 HUB_TIMEOUT_S = 3.0
 OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
@@ -138,9 +139,11 @@ def check_hub_access(args: argparse.Namespace) -> None:
         os.environ[name] = "1"
     for hub_id in hub_ids:
         if not _in_local_cache(hub_id):
+            fix = f"install the embedded default with `{DEFAULT_INSTALL_COMMAND}`" if hub_id == DEFAULT_HUB_ID \
+                else "connect, or pass a local folder or .gguf file"
             raise HubUnreachableError(
                 f"the Hugging Face hub ({hub_endpoint()}) cannot be reached ({reason}) and {hub_id!r} is neither "
-                f"a local file or folder nor in the local hub cache: connect, or pass a local folder or .gguf file")
+                f"a local file or folder nor in the local hub cache: {fix}")
     if hub_ids:
         print(f"note: the Hugging Face hub ({hub_endpoint()}) cannot be reached ({reason}): loading "
               f"{', '.join(hub_ids)} from the local hub cache", file=sys.stderr)

@@ -41,7 +41,7 @@ import numpy as np
 
 from tsqr.bm25 import Index
 from tsqr.embedding import shared_embedder
-from tsqr.reasoner.prompts import compose_query
+from tsqr.composition import compose_query
 from tsqr.records import Document
 
 if TYPE_CHECKING:

@@ -116,7 +116,7 @@ def compare(
     """Search `query` raw and, when `reasoning` is given, reasoned; top `k` rows per side with snippets.
 
     `documents` maps ids to documents for the snippets (pass it when comparing many queries on one corpus,
-    to build it once). `composition` says how the reasoning meets BM25 (tsqr.evaluate.COMPOSITIONS), as in the
+    to build it once). `composition` says how the reasoning meets BM25 (tsqr.composition.COMPOSITIONS), as in the
     Evaluate tab: the reasoned column shows the text its side searched with. `retriever` (dense, hybrid; default
     `index` itself) ranks; `index`'s analyzer highlights the words BM25 would match either way.
     """

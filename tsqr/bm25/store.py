@@ -10,15 +10,14 @@ Only counts are stored: weights follow from them in well under a second, and the
 the scoring code computes from them.
 
 The cache of such folders (`cache_dir("index")`) is capped by TSQR_INDEX_CACHE_MB (tsqr.limits): loading an
-entry marks it used (its folder's mtime), and after each save `prune_cache` removes the least recently used
-entries until the cache fits, so a public app indexing every upload cannot fill its disk.
+entry marks it used (its folder's mtime), and after each save `prune_cache` (tsqr.paths, shared by every cache)
+removes the least recently used entries until the cache fits, so a public app indexing every upload cannot
+fill its disk.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import struct
 import zipfile
 from collections.abc import Sequence
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from tsqr.bm25.counts import TermCounts
+from tsqr.paths import mark_used, prune_cache  # the one cache-pruning mechanism; tsqr.bm25.index uses both
 from tsqr.records import Document
 
 FORMAT = "tsqr-bm25-index"
@@ -151,37 +151,3 @@ def _check_consistent(folder: Path, doc_ids: list[str], counts: TermCounts) -> N
         problems.append("doc_rows point outside the documents")
     if problems:
         raise ValueError(f"{folder}: inconsistent index files: {'; '.join(problems)}")
-
-
-def mark_used(folder: Path) -> None:
-    """Record that a cached index was just used: its folder's mtime is what `prune_cache` ranks by."""
-    try:
-        os.utime(folder)
-    except OSError:  # removed meanwhile by another process's pruning: nothing to mark
-        pass
-
-
-def _entry_size(folder: Path) -> int:
-    return sum(path.stat().st_size for path in folder.iterdir() if path.is_file())
-
-
-def prune_cache(root: Path, max_bytes: int) -> list[Path]:
-    """Remove complete index folders of `root`, least recently used first, until they take at most `max_bytes`
-    (an entry larger than the cap on its own goes too: 0 keeps nothing). Folders being written (`*.tmp-*`) are
-    left alone. Returns the folders removed."""
-    entries = []
-    for folder in root.iterdir() if root.is_dir() else ():
-        try:
-            if folder.is_dir() and ".tmp-" not in folder.name and (folder / "meta.json").is_file():
-                entries.append((folder.stat().st_mtime_ns, folder.name, folder, _entry_size(folder)))
-        except OSError:  # vanished while we looked
-            continue
-    total = sum(entry[3] for entry in entries)
-    removed = []
-    for _, _, folder, size in sorted(entries):
-        if total <= max_bytes:
-            break
-        shutil.rmtree(folder, ignore_errors=True)
-        total -= size
-        removed.append(folder)
-    return removed

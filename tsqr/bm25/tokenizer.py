@@ -21,7 +21,9 @@ corrected where Lucene's older tables differ, and compiled into one pattern.
 """
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import re
 from typing import NamedTuple
 
@@ -82,6 +84,7 @@ _OVERRIDE_MEMBERS = {
     "starts": ("emoji", "south_east_asian"),
     "mid_number": ("mid_number",),
     "joins": ("mid_number",),
+    "inside": ("format", "emoji", "south_east_asian", "mid_number"),
 }
 
 # The grammar's character sets in `regex` syntax (version 1, for set operations).
@@ -122,12 +125,19 @@ _SETS = {
     "starts": rf"[{_LETTER}{_NUMBER}\p{{WB=ExtendNumLet}}\p{{WB=Katakana}}{_EMOJI_START}\p{{WB=Regional_Indicator}}"
     r"\p{LB=Complex_Context}\p{Script=Han}\p{Script=Hiragana}\u200d#*]",
 }
+# Every character some token can hold (the union of the sets above and the literals the grammar names): no match
+# crosses any other character, so the text is cut into independent runs at them.
+_SETS["inside"] = "[" + "".join(_SETS.values()) + "\"'0-9#*\u200d\ufe0e\ufe0f\u20e3\U000e0020-\U000e007f]"
 
 
 class _Patterns(NamedTuple):
     token: re.Pattern[str]  # any token (tried at every position by findall)
     emoji: re.Pattern[str]  # the emoji rule alone, for letters that are also emoji
     letter_emoji: re.Pattern[str]  # finds those letters (Ⓜ, ℹ, ...)
+    starts: re.Pattern[str]  # a character a token can begin with
+    inside: str  # the class of characters some token can hold
+    connectors: re.Pattern[str]  # a run of connectors ("_") with their attached marks
+    joiners: re.Pattern[str]  # a run of zero-width joiners
 
 
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
@@ -174,6 +184,11 @@ def _patterns(astral: bool) -> _Patterns:
     JFlex takes the longest match over all rules while a backtracking regex takes the first alternative that
     succeeds; alternatives are ordered (word, emoji, South-East Asian run, single ideograph) so that the
     first is the longest, except for letters that are also emoji, which `tokenize` settles itself.
+
+    Every repetition that a later part could never take back from is possessive (`*+`, `++`): a connector
+    run is followed by a letter or digit, never by another connector, and so on. Then a match attempt reads
+    each character once; it costs time in proportion to the token it finds, or to the run of connectors or
+    joiners it reads before failing (`_scan` bounds those).
     """
     spans = [(0, 0xD800), (0xE000, 0x10000)]
     if astral:  # planes 1-3 and 14 hold every character Unicode has assigned outside private use
@@ -192,103 +207,178 @@ def _patterns(astral: bool) -> _Patterns:
     # the quote that JFlex's longest match includes. After a mid-word mark no piece can start: no such care.
     next_letter = f"(?:{unit('other_letter')}|{hebrew}(?!'{attached}(?!{sets['letter']})|\"{attached}{hebrew}))"
     piece = (
-        f"{katakana}(?:{connector}*{katakana})*"
+        f"{katakana}(?:{connector}*+{katakana})*"
         f"|(?:{hebrew}(?:'{attached}|\"{attached}{hebrew})"
-        f"|{number}(?:(?:{connector}*|{mid_number}){number})*"
-        f"|{letter}(?:{connector}*{next_letter}|{mid_letter}{letter})*)+"
+        f"|{number}(?:(?:{connector}*+|{mid_number}){number})*"
+        f"|{letter}(?:{connector}*+{next_letter}|{mid_letter}{letter})*)+"
     )
-    word = f"{connector}*(?:{piece})(?:{connector}+(?:{piece}))*{connector}*"
+    word = f"{connector}*+(?:{piece})(?:{connector}++(?:{piece}))*{connector}*+"
 
     # Emoji (Unicode TR#51 emoji_sequence, Lucene's EMOJI rule). A ZWJ that leads into another emoji is left
     # for the sequence rather than swallowed as an attached character, which is what longest match does.
-    emoji_attached = f"(?:{sets['attach_to_emoji']}|\u200d(?!\u200d*{sets['emoji_after_zwj']}))*"
+    emoji_attached = f"(?:{sets['attach_to_emoji']}|\u200d++(?!{sets['emoji_after_zwj']}))*"
     keycap_attached = f"(?:{sets['attach_to_emoji']}|\u200d)*"
     # Skin-tone modifiers are Extend characters, so the first alternative already covers base + modifier;
     # the second is for a modifier on its own.
     one_emoji = (
-        f"\u200d*{sets['emoji']}{emoji_attached}\ufe0f?"
-        f"|(?:\u200d*{sets['modifier_base']}{emoji_attached})?{sets['modifier']}{emoji_attached}"
+        f"\u200d*+{sets['emoji']}{emoji_attached}\ufe0f?"
+        f"|(?:\u200d*+{sets['modifier_base']}{emoji_attached})?{sets['modifier']}{emoji_attached}"
     )
     emoji = (
         f"(?:{one_emoji})(?:[\U000e0020-\U000e007e]+\U000e007f|(?:\u200d(?:{one_emoji}))*)"
         f"|[0-9#*]{keycap_attached}\ufe0f?\u20e3{keycap_attached}"
         f"|{unit('regional')}{{2}}"
     )
-    south_east_asian = f"{unit('south_east_asian')}+"
+    south_east_asian = f"{unit('south_east_asian')}++"
     # Most tokens are a plain run of letters/digits that nothing can extend; matching those first with one
     # character class, before the general grammar, makes the tokenizer several times faster. The general
     # grammar is tried only where a token can start: one class test instead of a dozen failing alternatives
     # at every space and punctuation mark.
-    plain = f"{sets['plain']}+(?!{sets['continues']}|{sets['joins']}{attached}{sets['alphanumeric']})"
+    plain = f"{sets['plain']}++(?!{sets['continues']}|{sets['joins']}{attached}{sets['alphanumeric']})"
     general = f"{word}|{emoji}|{south_east_asian}|{unit('single')}"
     return _Patterns(
         token=re.compile(f"{plain}|(?={sets['starts']})(?:{general})"),
         emoji=re.compile(emoji),
         letter_emoji=re.compile(sets["letter_emoji"]),
+        starts=re.compile(sets["starts"]),
+        inside=sets["inside"],
+        connectors=re.compile(f"{connector}++"),
+        joiners=re.compile("\u200d++"),
     )
+
+
+@functools.lru_cache(maxsize=None)
+def _long_runs(astral: bool, length: int) -> re.Pattern[str]:
+    """Finds each maximal run of at least `length` characters that tokens can hold (each run is read once:
+    inside a run the look-behind fails at once)."""
+    inside = _patterns(astral).inside
+    return re.compile(f"(?<!{inside}){inside}{{{length},}}")
 
 
 def tokenize(text: str, max_token_length: int = LUCENE_MAX_TOKEN_LENGTH) -> list[str]:
     """Lucene StandardTokenizer tokens of `text`, original case kept."""
     astral = not text.isascii() and _ASTRAL.search(text) is not None
     patterns = _patterns(astral)
-    tokens = patterns.token.findall(text)
-    if not tokens:
-        return tokens
-    if max(map(len, tokens)) * 2 > max_token_length or (
-        not text.isascii() and patterns.letter_emoji.search(text) is not None
-    ):
-        return [text[start:end] for start, end in _spans_carefully(patterns, text, max_token_length)]
-    return tokens
+    if _has_no_long_run(astral, text, max_token_length) and not _has_letter_emoji(patterns, text):
+        return patterns.token.findall(text)
+    return [text[start:end] for start, end in _spans(patterns, astral, text, max_token_length)]
 
 
 def token_spans(text: str, max_token_length: int = LUCENE_MAX_TOKEN_LENGTH) -> list[tuple[int, int]]:
     """The (start, end) character offsets of `tokenize`'s tokens: the same tokens, for callers that must point
     at them in the text (highlighting). Kept beside `tokenize` so both follow one grammar."""
     astral = not text.isascii() and _ASTRAL.search(text) is not None
-    patterns = _patterns(astral)
-    spans = [found.span() for found in patterns.token.finditer(text)]
-    if not spans:
-        return spans
-    if max(end - start for start, end in spans) * 2 > max_token_length or (
-        not text.isascii() and patterns.letter_emoji.search(text) is not None
-    ):
-        return _spans_carefully(patterns, text, max_token_length)
-    return spans
+    return _spans(_patterns(astral), astral, text, max_token_length)
 
 
-def _spans_carefully(patterns: _Patterns, text: str, max_token_length: int) -> list[tuple[int, int]]:
-    """The slow path of `tokenize`, one token at a time, for the two cases findall cannot settle.
+def _short_run_limit(max_token_length: int) -> int:
+    """Runs shorter than this fit Lucene's buffer even in UTF-16 (two units a character at most)."""
+    return max_token_length // 2 + 1
 
-    A letter that is also an emoji (Ⓜ) starts both a word and an emoji sequence: JFlex keeps the longer.
-    A token longer than `max_token_length` UTF-16 chars: Lucene's buffer holds that many, so the token is the
-    longest match inside that window and the next scan starts right after it.
+
+def _has_no_long_run(astral: bool, text: str, max_token_length: int) -> bool:
+    return _long_runs(astral, _short_run_limit(max_token_length)).search(text) is None
+
+
+def _has_letter_emoji(patterns: _Patterns, text: str) -> bool:
+    return not text.isascii() and patterns.letter_emoji.search(text) is not None
+
+
+def _spans(patterns: _Patterns, astral: bool, text: str, max_token_length: int) -> list[tuple[int, int]]:
+    """Token spans in time linear in the text, whatever it holds.
+
+    findall alone tries the grammar at every position, and a failed try may read far ahead: on a run of
+    10,000 "_" each position reads the rest of the run, 50 million steps. So the text is cut at characters no
+    token holds (no match crosses them, so the pieces are independent): runs shorter than half the token
+    length limit go to findall, whose tries then read within the run; longer runs, which Lucene's buffer cuts,
+    go to `_scan`, which reads at most one buffer from each position. Letters that are also emoji need
+    `_scan` anywhere.
     """
+    units = _Utf16Units(text)
+    if _has_letter_emoji(patterns, text):
+        return _scan(patterns, units, 0, len(text), max_token_length).spans
     spans: list[tuple[int, int]] = []
     position = 0
-    while (found := patterns.token.search(text, position)) is not None:
-        start, end = found.span()
-        window = _window_end(text, start, max_token_length)
-        if end > window:
-            in_window = patterns.token.match(text, start, window)
-            if in_window is None:  # possible only with a tiny max_token_length
-                if window == start:  # not even the first character fits: Lucene's scanner ends the stream
-                    break
-                position = start + 1  # no rule matches in the buffer: the character is skipped
-                continue
-            end = in_window.end()
-        if patterns.letter_emoji.match(text, start):
-            as_emoji = patterns.emoji.match(text, start, window)
-            end = max(end, as_emoji.end() if as_emoji else end)
-        spans.append((start, end))
-        position = end
+    for run in _long_runs(astral, _short_run_limit(max_token_length)).finditer(text):
+        spans += (found.span() for found in patterns.token.finditer(text, position, run.start()))
+        scanned = _scan(patterns, units, run.start(), run.end(), max_token_length)
+        spans += scanned.spans
+        if scanned.ended:
+            return spans
+        position = run.end()
+    spans += (found.span() for found in patterns.token.finditer(text, position))
     return spans
 
 
-def _window_end(text: str, start: int, units: int) -> int:
-    """The end index of the longest stretch from `start` that fits in `units` UTF-16 chars (Java's length)."""
-    end = min(len(text), start + units)
-    if not text.isascii():
-        while len(text[start:end].encode("utf-16-le", "surrogatepass")) > 2 * units:
-            end -= 1
-    return end
+class _Scanned(NamedTuple):
+    spans: list[tuple[int, int]]
+    ended: bool  # Lucene's scanner stopped for good (a character wider than its buffer)
+
+
+def _scan(patterns: _Patterns, units: "_Utf16Units", start: int, stop: int, max_token_length: int) -> _Scanned:
+    """The tokens of text[start:stop] one at a time, as Lucene's scanner finds them: at each position the
+    longest match that fits its buffer of `max_token_length` UTF-16 chars, the next try right after it.
+
+    A letter that is also an emoji (Ⓜ) starts both a word and an emoji sequence: JFlex keeps the longer.
+    Each try reads at most one buffer. A try that fails at a run of connectors or joiners would fail again
+    from every later position of that run whose buffer still ends inside the run, so those are skipped:
+    the tries a run costs stay within one buffer's length, and the whole scan is linear in the text.
+    """
+    spans: list[tuple[int, int]] = []
+    text = units.text
+    position = start
+    while (candidate := patterns.starts.search(text, position, stop)) is not None:
+        begin = candidate.start()
+        window = min(stop, units.window_end(begin, max_token_length))
+        found = patterns.token.match(text, begin, window)
+        if found is None:
+            if window == begin and patterns.token.match(text, begin, min(stop, begin + 2)) is not None:
+                return _Scanned(spans, ended=True)  # not even the token's first character fits the buffer
+            position = _after_failed_try(patterns, text, begin, window, stop, max_token_length)
+            continue
+        end = found.end()
+        if patterns.letter_emoji.match(text, begin):
+            as_emoji = patterns.emoji.match(text, begin, window)
+            end = max(end, as_emoji.end() if as_emoji else end)
+        spans.append((begin, end))
+        position = end
+    return _Scanned(spans, ended=False)
+
+
+def _after_failed_try(patterns: _Patterns, text: str, begin: int, window: int, stop: int,
+                      max_token_length: int) -> int:
+    """Where to try next after no token started at `begin`.
+
+    Only a run of connectors (a word's leading "_"s with no letter or digit after them within reach) or of
+    zero-width joiners (with no emoji after them) makes a try read far and fail: every rule that can begin
+    with such a character is "more of them, then a letter/digit/emoji". So a later position of the run fails
+    too if the try at `begin` saw the character after the run (`window`, the end of its buffer, lies past
+    the run): the same character follows. And it fails while its own buffer ends inside the run, which holds
+    for every position up to `max_token_length` characters before the run's end (a buffer never holds more
+    characters than UTF-16 units). Lucene tries such positions one by one; tsqr skips them.
+    """
+    for run in (patterns.connectors, patterns.joiners):
+        found = run.match(text, begin, stop)
+        if found is not None:
+            if found.end() < window:
+                return found.end()
+            return max(begin + 1, found.end() - max_token_length + 1)
+    return begin + 1
+
+
+class _Utf16Units:
+    """Java string lengths of stretches of one text, for Lucene's buffer, which counts UTF-16 chars."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._prefix: list[int] | None = None  # UTF-16 units before each index, built only when needed
+
+    def window_end(self, start: int, units: int) -> int:
+        """The end index of the longest stretch from `start` that fits in `units` UTF-16 chars."""
+        text = self.text
+        end = min(len(text), start + units)
+        if text.isascii() or _ASTRAL.search(text, start, end) is None:
+            return end
+        if self._prefix is None:
+            self._prefix = [0, *itertools.accumulate(1 + (char > "\uffff") for char in text)]
+        return bisect.bisect_right(self._prefix, self._prefix[start] + units, start, end + 1) - 1

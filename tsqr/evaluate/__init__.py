@@ -2,7 +2,7 @@
 
 Usage:
     from tsqr.evaluate import DomainSource, EvaluationConfig, ReasoningPlan, run
-    for event in run([DomainSource("assets/demo", "demo")], ReasoningPlan.from_spec("none"), EvaluationConfig()):
+    for event in run([DomainSource("demo", "demo")], ReasoningPlan.from_spec("none"), EvaluationConfig()):
         ...
 
 Modules: `scoring` (one domain: EvaluationConfig, the two axes, DomainReport with raw and reasoned sides),

@@ -2,7 +2,7 @@
 events and the app renders them; neither runs a step of its own, so their results and warnings cannot drift.
 
 Usage:
-    sources = [DomainSource("assets/demo", "demo")]
+    sources = [DomainSource("demo", "demo")]
     plan = ReasoningPlan.from_spec("default", GenerationSettings(max_new_tokens=256))
     for event in run(sources, plan, EvaluationConfig(), out_dir=Path("runs/demo")):
         print(event.warning or event.message)          # event.report: a finished domain; event.files: written
@@ -194,7 +194,7 @@ def build_retriever_for(domain: Domain, index: Index, config: EvaluationConfig) 
     embeddings come from their on-disk cache when the corpus was embedded before)."""
     return build_retriever(config.retriever, domain.documents, bm25_index=index, domain=domain.name,
                            long=config.long_documents, method=config.hybrid_method, weight=config.hybrid_weight,
-                           scoring=config.scoring)
+                           scoring=config.scoring, query_instruction=config.query_instruction)
 
 
 def _reason_chunk(reasoner: Reasoner, queries: list[str]) -> list[Reasoning]:

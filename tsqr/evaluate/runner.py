@@ -4,7 +4,7 @@ use them, each (system, domain) stored under the system's key so a rerun compute
 
 Usage:
     systems = expand_systems(["default", "human"], ["bm25", "dense"], settings, EvaluationConfig())
-    for event in run_systems([DomainSource("assets/demo", "demo")], systems, out_dir=Path("runs/demo")):
+    for event in run_systems([DomainSource("demo", "demo")], systems, out_dir=Path("runs/demo")):
         print(event.warning or event.message)        # event.system_run: one finished; event.experiment: so far
 
 It yields tsqr.evaluate.pipeline's Progress events, so the CLI and the app show it as they show one system; the

@@ -17,17 +17,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tsqr.bm25 import SCORINGS, Index
-from tsqr.compose import SAMPLE_COMBINATIONS, compose_samples, search_samples
+from tsqr.composition import COMPOSITIONS, FUSE, SAMPLE_COMBINATIONS, compose_query, compose_samples, search_samples
 from tsqr.fusion import reciprocal_rank_fusion
 from tsqr.metrics import evaluate, mean_scores, parse_measure
-from tsqr.reasoner.prompts import COMPOSE_MODES, compose_query
 from tsqr.records import Domain, Run
 from tsqr.retrieval import Retriever, check_hybrid_options, parse_retriever_spec
+from tsqr.retrieval.spec import check_query_instruction
 
-# replace and concat compose one text (tsqr.reasoner.prompts); fuse searches the reasoning alone and fuses that
-# run with the raw run by reciprocal rank.
-FUSE = "fuse"
-COMPOSITIONS: tuple[str, ...] = (*COMPOSE_MODES, FUSE)
 DEFAULT_MEASURES = ("nDCG@10", "nDCG@100", "R@10", "R@100", "P@10", "RR", "AP")  # the CLI's and the app's
 
 
@@ -45,6 +41,7 @@ class EvaluationConfig:
     depth: int = 1000
     measures: tuple[str, ...] = DEFAULT_MEASURES
     long_documents: bool = False
+    query_instruction: str | None = None  # replaces the dense model table's query instruction when given
 
     def __post_init__(self) -> None:
         if self.scoring not in SCORINGS:
@@ -57,6 +54,7 @@ class EvaluationConfig:
             raise ValueError(f"repeat must be at least 1, got {self.repeat}")
         object.__setattr__(self, "retriever", str(parse_retriever_spec(self.retriever)))  # one spelling per retriever
         check_hybrid_options(self.hybrid_method, self.hybrid_weight, self.scoring)
+        check_query_instruction(self.retriever, self.query_instruction)
         if self.sample_combination not in SAMPLE_COMBINATIONS:
             raise ValueError(f"unknown sample combination {self.sample_combination!r}; choose one of "
                              f"{', '.join(SAMPLE_COMBINATIONS)}")

@@ -8,7 +8,7 @@ Two ways, both cheap next to generating the samples:
 - combine="concat" (as MuGI, Zhang et al. 2024, feeds BM25 and dense retrievers): every reasoning joined into
   one text, with the query first in concat mode (the query `repeat` times), or the reasonings alone in replace
   mode. One search per query; a term several samples agree on weighs more.
-- combine="rrf": each reasoning composed with the query on its own (tsqr.reasoner.prompts.compose_query) and
+- combine="rrf": each reasoning composed with the query on its own (compose_query) and
   searched; the n runs are fused by reciprocal rank. A sample that drifts off only costs one run's votes.
 Nothing here runs a reasoner: samples come in as text, so cached, precomputed or other systems' rewrites all fit.
 Empty reasonings are skipped; a query without any falls back to the query itself, as compose_query does.
@@ -19,14 +19,33 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from tsqr.fusion import reciprocal_rank_fusion
-from tsqr.reasoner.prompts import compose_query
 from tsqr.records import Hit
 
 if TYPE_CHECKING:
     from tsqr.retrieval.base import Retriever
 
+COMPOSE_MODES = ("replace", "concat")
+# replace and concat compose one text; fuse searches the reasoning alone and fuses that run with the raw run by
+# reciprocal rank.
+FUSE = "fuse"
+COMPOSITIONS: tuple[str, ...] = (*COMPOSE_MODES, FUSE)
 SAMPLE_COMBINATIONS = ("concat", "rrf")
 
+
+def compose_query(query: str, reasoning: str, mode: str = "replace", repeat: int = 1) -> str:
+    """The text BM25 searches with once a reasoning exists.
+
+    replace: the reasoning alone, as TongSearch QR evaluates (an empty reasoning falls back to the query, so a
+    failed generation never searches with nothing). concat: the query `repeat` times, then the reasoning, as
+    query2doc does to keep the original terms' weight against a long expansion.
+    """
+    if mode not in COMPOSE_MODES:
+        raise ValueError(f"unknown compose mode {mode!r}; choose one of {', '.join(COMPOSE_MODES)}")
+    if repeat < 1:
+        raise ValueError(f"repeat must be at least 1, got {repeat}")
+    if mode == "replace":
+        return reasoning if reasoning.strip() else query
+    return " ".join([query] * repeat + ([reasoning] if reasoning.strip() else []))
 
 def _kept(reasonings: Sequence[str]) -> list[str]:
     if isinstance(reasonings, str):

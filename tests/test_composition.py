@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tsqr.bm25 import Index
-from tsqr.compose import compose_samples, sample_texts, search_samples
+from tsqr.composition import compose_samples, sample_texts, search_samples
 from tsqr.records import Document
 
 DOCUMENTS = [

@@ -1,0 +1,90 @@
+"""What the app does for a public host beyond its policy: Gradio's cache in a folder of the app's own, emptied at
+start-up; ids cut for display (escaped still); the cache state of a reasoning not shown in public mode; uploaded
+queries cut to the query bound before any reasoning. (The same through the running app: test_app_public.py.)"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tsqr.app.corpora import CorpusStore
+from tsqr.app.evaluation import DataChoice, EvaluationJob, ReasoningChoice
+from tsqr.app.gradio_cache import empty_gradio_cache, own_gradio_cache
+from tsqr.app.highlight import Snippet
+from tsqr.app.render import SHOWN_ID_CHARS, cost_markdown, results_html
+from tsqr.app.search import ResultRow, SideResults
+from tsqr.evaluate import EvaluationConfig
+from tsqr.reasoner import CacheRow
+
+
+def test_the_app_keeps_gradio_files_in_a_folder_of_its_own_per_port(tmp_path):
+    env = {"GRADIO_TEMP_DIR": str(tmp_path), "GRADIO_SERVER_PORT": "7861"}
+    folder = own_gradio_cache(env)
+    assert folder == tmp_path / "tsqr-gradio-7861" and folder.is_dir() and env["GRADIO_TEMP_DIR"] == str(folder)
+    assert own_gradio_cache(env) == folder  # asked again (a second import): the same folder, not one inside it
+    assert own_gradio_cache({"GRADIO_TEMP_DIR": str(tmp_path)}).name == "tsqr-gradio-7860"  # Gradio's default port
+
+
+def test_emptying_removes_what_a_killed_run_left_and_nothing_else(tmp_path):
+    folder = own_gradio_cache({"GRADIO_TEMP_DIR": str(tmp_path)})
+    (folder / "3f2a").mkdir()
+    (folder / "3f2a" / "upload.jsonl").write_text("{}")
+    (folder / "results.json").write_text("{}")
+    neighbour = tmp_path / "someone-else.txt"
+    neighbour.write_text("keep me")
+    (folder / "link").symlink_to(tmp_path)  # a link is removed, never followed
+    assert empty_gradio_cache(folder) == 3
+    assert list(folder.iterdir()) == [] and neighbour.read_text() == "keep me"
+    with pytest.raises(ValueError, match="not a tsqr Gradio cache folder"):
+        empty_gradio_cache(tmp_path)  # any other folder is refused
+
+
+def _side(doc_id: str) -> SideResults:
+    return SideResults("raw", "q", [ResultRow(1, doc_id, 1.0, Snippet("text", 0, 4, ()), False)], None)
+
+
+def test_a_long_id_is_cut_for_display_and_stays_escaped():
+    long_id = '<b onmouseover="x">' + "x" * 1_000_000
+    column = results_html(_side(long_id), "raw")
+    assert len(column) < 3 * SHOWN_ID_CHARS + 1000  # not two megabytes per column
+    assert "<b onmouseover" not in column and "&lt;b onmouseover=&quot;x&quot;&gt;" in column
+    assert "\u2026" in column
+    short = results_html(_side("doc-1"), "raw")
+    assert 'data-doc-id="doc-1"' in short and "\u2026" not in short
+
+
+def test_public_mode_shows_a_cached_reasoning_as_its_generation():
+    row = CacheRow(key="k", query="why", text="because", model="m", template="tongsearch", new_tokens=64,
+                   seconds=2.0)
+    generated = cost_markdown(row, True, "CPU", 0.004)
+    assert cost_markdown(row, False, "CPU", 0.004, reveal_cache=False) == generated  # nothing to learn from
+    assert "from the reasoning cache" in cost_markdown(row, False, "CPU", 0.004)  # a local user still sees it
+
+
+def _upload(folder: Path, query_chars: int) -> tuple[Path, Path]:
+    folder.mkdir()
+    examples, documents = folder / "examples.jsonl", folder / "documents.jsonl"
+    rows = [{"id": "long", "query": ("why does ice float " * query_chars)[:query_chars], "gold_ids": ["ice"]},
+            {"id": "short", "query": "why does bread go stale", "gold_ids": ["bread"]}]
+    examples.write_text("\n".join(json.dumps(row) for row in rows))
+    documents.write_text("\n".join(json.dumps({"id": doc_id, "content": text}) for doc_id, text in
+                                   [("ice", "ice floats as water expands when it freezes"),
+                                    ("bread", "bread goes stale as starch recrystallises")]))
+    return examples, documents
+
+
+def test_uploaded_queries_are_cut_like_typed_ones_before_anything_uses_them(tmp_path):
+    store = CorpusStore(index_cache=tmp_path / "indexes")
+    job = EvaluationJob(store, tmp_path / "out", EvaluationConfig(measures=("nDCG@10",)), ReasoningChoice(),
+                        max_query_chars=100)
+    for update in job.run(DataChoice(files=_upload(tmp_path / "upload", 50_000))):
+        pass
+    assert update.done and not update.error
+    assert update.warnings == ["[uploaded] 1 uploaded query was cut to 100 characters (this server's "
+                               "TSQR_MAX_QUERY_CHARS), as typed queries are; the rest was neither searched nor "
+                               "reasoned about"]
+    searched = update.reports[0].raw.searched
+    assert len(searched["long"]) == 100 and searched["short"] == "why does bread go stale"
+    stored = store.get(update.corpus_ids[0]).domain
+    assert [len(example.query) for example in stored.examples] == [100, 23]  # what the Search tab offers too
