@@ -286,7 +286,7 @@ def _compare_systems(files, corpus_files, name, hub_domains, limit, models, reas
                                tuple(checked_retriever(r) for r in retrievers or ["bm25"]),
                                tuple(modes or ["replace"]), scoring, _settings(max_new_tokens), test,
                                float(0.05 if alpha is None else alpha))
-        job = ComparisonJob(STORE, out_dir, choice, public=POLICY.public)
+        job = ComparisonJob(STORE, out_dir, choice, public=POLICY.public, max_query_chars=POLICY.max_query_chars)
     except Exception as error:
         yield (_failure(error, uploads), *unchanged, session_ids, gr.skip())
         return

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tsqr.app.corpora import CorpusStore, shown_error
-from tsqr.app.evaluation import DataChoice, domain_sources
+from tsqr.app.evaluation import DataChoice, cut_queries, domain_sources
 from tsqr.app.models import EVALUATION_TURNS, POOL, on_gpu, reason_pooled
 from tsqr.app.turns import in_turn
 from tsqr.bm25 import Index
@@ -83,8 +83,11 @@ class ComparisonJob:
     """One comparison run; `run` yields ComparisonUpdates and can be abandoned at any yield."""
 
     def __init__(self, store: CorpusStore, out_dir: Path, choice: SystemsChoice, *, public: bool,
-                 max_systems: int = MAX_PUBLIC_SYSTEMS, max_generated: int = MAX_PUBLIC_GENERATED) -> None:
+                 max_systems: int = MAX_PUBLIC_SYSTEMS, max_generated: int = MAX_PUBLIC_GENERATED,
+                 max_query_chars: int | None = None) -> None:
         self.store, self.out_dir, self.choice, self.public = store, out_dir, choice, public
+        self.max_query_chars = max_query_chars  # None: uploaded queries are kept whole (as EvaluationJob)
+        self._uploads_left = 0
         self.max_generated = max_generated
         self.systems = choice.systems()
         if public and len(self.systems) > max_systems:
@@ -97,6 +100,13 @@ class ComparisonJob:
         self._pooled = in_turn(EVALUATION_TURNS, on_gpu(reason_pooled))
 
     def _index(self, domain: Domain) -> Index:
+        """The runner's `index_for` hook: called once per domain, before any reasoning (the raw query is the
+        first system), so an uploaded domain's queries are cut here, as EvaluationJob cuts them."""
+        if self._uploads_left:
+            self._uploads_left -= 1
+            warning = cut_queries(domain, self.max_query_chars)
+            if warning:
+                self.state.warnings.append(warning)
         corpus = self.store.add(domain, f"{domain.name} ({len(domain.examples)} queries)")
         self.state.corpus_ids.append(corpus.id)
         return self.store.index(corpus.id)
@@ -122,6 +132,7 @@ class ComparisonJob:
     def run(self, data: DataChoice) -> Iterator[ComparisonUpdate]:
         """Every chosen domain under every system; the last update has done=True or an error."""
         state, choice = self.state, self.choice
+        self._uploads_left = 1 if data.files else 0
         events = run_systems(domain_sources(data), self.systems, test=choice.test, alpha=choice.alpha,
                              limit=data.limit, out_dir=self.out_dir, index_for=self._index,
                              retriever_for=self._retriever, open_reasoner=self._lease,
