@@ -23,7 +23,7 @@ def _report(name: str, reasonings: dict[str, str]):
     examples = [Example(f"{name}-{topic}", f"why does this happen {topic} question", (f"{topic}-gold",))
                 for topic in TOPICS]
     domain = Domain(name, examples, documents)
-    texts = {f"{name}-{topic}": text for topic, text in reasonings.items()}
+    texts = {f"{name}-{topic}": (text,) for topic, text in reasonings.items()}
     return evaluate_domain(domain, Index.build(documents, progress=False), texts,
                            EvaluationConfig(measures=MEASURES), progress=False)
 

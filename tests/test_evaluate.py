@@ -42,7 +42,7 @@ def domain_and_index():
 
 def test_reasoning_that_names_the_concept_beats_the_raw_query(domain_and_index):
     domain, index = domain_and_index
-    reasonings = {f"q-{name}": text for name, text in TOPICS.items()}
+    reasonings = {f"q-{name}": (text,) for name, text in TOPICS.items()}
     report = evaluate_domain(domain, index, reasonings, progress=False)
     raw, reasoned = report.raw.mean, report.reasoned.mean
     assert reasoned["nDCG@10"] == pytest.approx(1.0)
@@ -55,7 +55,7 @@ def test_reasoning_that_names_the_concept_beats_the_raw_query(domain_and_index):
 
 def test_missing_reasonings_fall_back_to_the_raw_query(domain_and_index):
     domain, index = domain_and_index
-    report = evaluate_domain(domain, index, {"q-enzyme": TOPICS["enzyme"]}, progress=False)
+    report = evaluate_domain(domain, index, {"q-enzyme": (TOPICS["enzyme"],)}, progress=False)
     assert sorted(report.missing_reasoning) == ["q-inflation", "q-sleep", "q-tides"]
     for qid in report.missing_reasoning:
         assert report.reasoned.run[qid] == report.raw.run[qid]
@@ -63,7 +63,7 @@ def test_missing_reasonings_fall_back_to_the_raw_query(domain_and_index):
 
 def test_fusion_and_concat_modes_keep_gold_in_the_run(domain_and_index):
     domain, index = domain_and_index
-    reasonings = {f"q-{name}": text for name, text in TOPICS.items()}
+    reasonings = {f"q-{name}": (text,) for name, text in TOPICS.items()}
     for config in (EvaluationConfig(composition="fuse"), EvaluationConfig(composition="concat", repeat=2),
                    EvaluationConfig(scoring="classic")):
         report = evaluate_domain(domain, index, reasonings, config, progress=False)
@@ -78,7 +78,7 @@ def test_bad_config_is_refused():
 
 def test_outputs_match_the_report(domain_and_index, tmp_path):
     domain, index = domain_and_index
-    reasonings = {f"q-{name}": text for name, text in TOPICS.items()}
+    reasonings = {f"q-{name}": (text,) for name, text in TOPICS.items()}
     report = evaluate_domain(domain, index, reasonings, progress=False)
     rows = summary_rows([report, report])
     assert [r.domain for r in rows if r.measure == "nDCG@10"] == ["toy", "toy", "average"]

@@ -60,9 +60,10 @@ def evaluate_policy(model: Any, tokenizer: Any, examples: Sequence[TrainExample]
     reward = summarize(reward_function.score_examples(examples, texts, truncated))
     domain = Domain(name="heldout", documents=list(documents), source="training set (held-out queries)",
                     examples=[Example(id=e.id, query=e.query, gold_ids=e.positive_ids) for e in examples])
-    config = EvaluationConfig(composition=reward_function.scorer.config.compose_mode,
-                              repeat=reward_function.scorer.config.compose_repeat)
+    config = EvaluationConfig(composition=reward_function.scorer.config.composition,
+                              repeat=reward_function.scorer.config.repeat)
     reasonings = {e.id: text for e, text in zip(examples, texts)}
-    report = evaluate_domain(domain, reward_function.scorer.index, reasonings, config, progress=False)
+    report = evaluate_domain(domain, reward_function.scorer.index, {qid: (text,) for qid, text in reasonings.items()},
+                             config, progress=False)
     retrieval = {row.measure: {"raw": row.raw, "reasoned": row.reasoned or 0.0} for row in summary_rows([report])}
     return HeldoutResult(len(examples), reward, retrieval, reasonings)

@@ -129,7 +129,7 @@ def compare(
     searched = judged or Example(id=FREE_QUERY_ID, query=query, gold_ids=())
     one_query = Domain(name=domain.name, examples=[searched], source=domain.source)
     config = EvaluationConfig(scoring=scoring, composition=composition, measures=(RANK_MEASURE,))
-    reasonings = None if reasoning is None else {searched.id: reasoning}
+    reasonings = None if reasoning is None else {searched.id: (reasoning,)}
     report = evaluate_domain(one_query, retriever or index, reasonings, config, progress=False)
 
     documents = documents if documents is not None else {doc.id: doc for doc in domain.documents}

@@ -21,9 +21,7 @@ from tsqr.evaluate.results import (
     write_outputs,
 )
 from tsqr.evaluate.scoring import (
-    COMPOSITIONS,
     DEFAULT_MEASURES,
-    FUSE,
     DomainReport,
     EvaluationConfig,
     ReasoningCost,
@@ -32,7 +30,7 @@ from tsqr.evaluate.scoring import (
 )
 
 __all__ = [
-    "COMPOSITIONS", "DEFAULT_MEASURES", "DomainReport", "DomainSource", "EvaluationConfig", "FUSE",
+    "DEFAULT_MEASURES", "DomainReport", "DomainSource", "EvaluationConfig",
     "HEADLINE_MEASURES", "Progress", "RESULTS_FILE", "ReasoningCost", "ReasoningPlan", "SideResult", "SummaryRow",
     "evaluate_domain", "format_costs", "format_table", "load_domains", "results_document", "run", "summary_rows",
     "write_outputs",

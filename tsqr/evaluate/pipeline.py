@@ -141,10 +141,10 @@ class _Run:
         return Progress(min(1.0, (self.position + within) / self.total), message, **fields)
 
     def reasonings(self, domain: Domain) -> Iterator[Progress]:
-        """Yields progress; returns ({query id: reasoning}, cost) or (None, None) when the plan has none."""
+        """Yields progress; returns ({query id: its sampled texts}, cost) or (None, None) when the plan has none."""
         plan = self.plan
         if plan.source == HUMAN_REASONING:
-            texts = {ex.id: ex.reasoning for ex in domain.examples if ex.reasoning.strip()}
+            texts = {ex.id: (ex.reasoning,) for ex in domain.examples if ex.reasoning.strip()}
             yield self.at(0.5, f"[{domain.name}] the corpus's reasoning field: {len(texts)}/{len(domain.examples)} "
                                "queries have one")
             if not texts:
@@ -155,7 +155,7 @@ class _Run:
             shown = plan.shown_name or source.name
             coverage = source.check_usable(domain.examples, f"{shown} (domain {domain.name!r})")
             yield self.at(0.5, f"[{domain.name}] reasonings from {shown}: {coverage}")
-            return source.texts_for(domain.examples), None
+            return {qid: (text,) for qid, text in source.texts_for(domain.examples).items()}, None
         if plan.model is None:
             return None, None
         if self.reasoner is None:
@@ -177,9 +177,7 @@ class _Run:
                 done += [[reasoning] for reasoning in self.reason_chunk(self.reasoner, queries)]
             yield self.at(0.9 * len(done) / len(unique), f"[{domain.name}] reasoning with {self.reasoner.name}: "
                                                          f"{len(done)}/{len(unique)} queries{note}")
-        by_text: dict[str, str | tuple[str, ...]] = {
-            query: samples[0].text if plan.samples == 1 else tuple(r.text for r in samples)
-            for query, samples in zip(unique, done)}
+        by_text = {query: tuple(r.text for r in samples) for query, samples in zip(unique, done)}
         cost = _cost([reasoning for samples in done for reasoning in samples], self.hardware)
         return {ex.id: by_text[ex.query] for ex in domain.examples}, cost
 
@@ -243,8 +241,7 @@ def run(
             retriever = retriever_for(domain, index, config)
             reasonings, cost = yield from state.reasonings(domain)
             yield state.at(0.95, f"[{name}] retrieving and scoring {len(domain.examples)} queries")
-            report = evaluate_domain(domain, retriever, reasonings, config, progress=progress_bars)
-            report.cost = cost
+            report = evaluate_domain(domain, retriever, reasonings, config, cost=cost, progress=progress_bars)
             if report.missing_reasoning:
                 yield state.at(0.95, warning=f"[{name}] {len(report.missing_reasoning)} queries have no reasoning and "
                                              f"were searched raw: {', '.join(report.missing_reasoning[:5])}")

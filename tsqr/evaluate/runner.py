@@ -50,7 +50,8 @@ def default_baseline(systems: Sequence[System]) -> str:
 
 def _retriever_key(system: System) -> tuple:
     config = system.config
-    return config.retriever, config.scoring, config.hybrid_method, config.hybrid_weight, config.long_documents
+    return (config.retriever, config.scoring, config.hybrid_method, config.hybrid_weight, config.long_documents,
+            config.query_instruction)
 
 
 def _relay(steps: Generator[Progress, None, tuple], fraction: float) -> Generator[Progress, None, tuple]:
@@ -128,10 +129,10 @@ def run_systems(
                 texts, cost = reasonings.get(plan_key, (None, None))
                 yield Progress(at, f"[{name}] {system.label}: retrieving and scoring {len(domain.examples)} queries")
                 report = evaluate_domain(domain, retrievers[_retriever_key(system)], texts, system.config,
-                                         progress=progress_bars)
+                                         cost=cost, progress=progress_bars)
                 side = report.reasoned if report.reasoned is not None else report.raw
                 run = SystemRun(system.label, system.key, name, fingerprint, side.searched, side.run, side.per_query,
-                                side.mean, report.reasonings, report.missing_reasoning, cost)
+                                side.mean, report.reasonings, report.missing_reasoning, report.cost)
                 if report.missing_reasoning:
                     yield Progress(at, warning=f"[{name}] {system.label}: {len(report.missing_reasoning)} queries "
                                                f"have no reasoning and were searched raw: "
