@@ -150,3 +150,13 @@ def test_identity_follows_what_changes_scores(model_url):
     assert longer.key != base.key and faster.key == base.key    # transport settings do not change the text
     raw = System("raw", ReasoningPlan(), EvaluationConfig(composition="concat"))
     assert raw.key == System("x", ReasoningPlan(), EvaluationConfig()).key   # the raw query has no composition
+
+
+def test_systems_file_takes_a_template_file_beside_it(tmp_path, model_url):
+    (tmp_path / "mine.txt").write_text("Think about {query}\n")
+    path = tmp_path / "systems.toml"
+    path.write_text(f'[[system]]\nreasoned = "{model_url}"\ntemplate = "mine.txt"\n\n'
+                    f'[[system]]\nlabel = "bright"\nreasoned = "{model_url}"\ntemplate = "bright"\n')
+    custom, named = load_systems_file(path, SETTINGS, EvaluationConfig())
+    assert custom.plan.settings.template.user == "Think about {query}\n"
+    assert named.plan.settings.template == "bright" and custom.key != named.key

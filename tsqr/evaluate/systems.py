@@ -37,7 +37,7 @@ from tsqr.evaluate.scoring import EvaluationConfig
 from tsqr.reasoner import GenerationSettings
 from tsqr.reasoner.identity import file_fingerprint, path_identity
 from tsqr.reasoner.loading import resolve_spec
-from tsqr.reasoner.prompts import get_template
+from tsqr.reasoner.prompts import TEMPLATES, get_template, template_named_or_file
 
 RAW = "raw"
 # Fields of EvaluationConfig that only matter once a reasoning is composed with the query.
@@ -200,7 +200,12 @@ def _system_from_table(table: Mapping[str, Any], number: int, folder: Path, sett
     reasoned = str(table.get("reasoned", "none"))
     if reasoned not in ("none", "hub", HUMAN_REASONING) and (folder / reasoned).exists():
         reasoned = str(folder / reasoned)  # relative to the systems file
-    system_settings = settings.with_changes(**{key: table[key] for key in _SETTING_KEYS if key in table})
+    changes = {key: table[key] for key in _SETTING_KEYS if key in table}
+    if "template" in changes:  # a name, or a template file relative to the systems file
+        template = str(changes["template"])
+        changes["template"] = template_named_or_file(template if template in TEMPLATES or not (folder / template)
+                                                     .exists() else str(folder / template))
+    system_settings = settings.with_changes(**changes)
     system_config = replace(config, **{name: table[key] for key, name in _CONFIG_KEYS.items() if key in table})
     plan = ReasoningPlan() if reasoned.lower() == "none" else ReasoningPlan.from_spec(
         reasoned, system_settings, source_model=table.get("reasoning_model"), samples=int(table.get("samples", 1)))
