@@ -78,14 +78,14 @@ def frontier_figure(points: Sequence[FrontierPoint], measure: str = "nDCG@10", a
                                 line={"dash": "dot", "color": "#8c8c8c"}, name="frontier", hoverinfo="skip"))
     figure.add_trace(go.Scatter(
         x=[p.cost for p in points], y=[p.score for p in points], mode="markers+text", name="systems",
-        text=[p.label for p in points], textposition="top center",
+        text=[p.label for p in points], textposition="top center", cliponaxis=False,
         marker={"size": 11, "color": "#2f6fde", "symbol": [symbols[p.significant] for p in points]},
         hovertemplate="%{text}<br>" + COST_AXES[axis] + ": %{x:.3g}<br>" + measure + ": %{y:.1f}<extra></extra>"))
-    title = f"{measure} (average) against reasoning cost"
+    title = f"{measure} against reasoning cost (the average over domains; ▲/▼ significant)"
     if unknown:
         title += f"<br><sup>cost unknown, not shown: {', '.join(unknown)}</sup>"
     figure.update_layout(title=title, xaxis_title=COST_AXES[axis], yaxis_title=f"{measure} x100",
-                         showlegend=False, template="plotly_white", margin={"t": 70})
+                         showlegend=False, template="plotly_white", margin={"t": 70, "l": 60, "r": 140})
     return figure
 
 
