@@ -43,7 +43,6 @@ from tsqr.app.models import (
     SEARCH_TURNS,
     configured_model,
     model_choices,
-    needs_generation,
     needs_model,
     on_gpu,
     stream_reasoning,
@@ -164,7 +163,7 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
         text, shown_at = "", 0.0
         # a place in the bounded line while loading, waiting and generating: LineFull (told at once) past it
         with MODEL_LINE.place() if needs_model(spec) else nullcontext(), POOL.lease(spec, settings) as reasoner:
-            generated = needs_generation(reasoner, query)  # the model is loaded here, in the main process
+            generated = reasoner.needs_generation(query)  # the model is loaded here, in the main process
             with SEARCH_TURNS.ticket() if generated else nullcontext() as ticket:
                 for ahead in ticket.waiting(TURN_POLL_S) if ticket else ():
                     yield ("", gr.skip(), gr.skip(), gr.skip(),
@@ -174,8 +173,7 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
                     if time.monotonic() - shown_at > STREAM_REFRESH_S:
                         shown_at = time.monotonic()
                         yield text, gr.skip(), gr.skip(), gr.skip(), gr.skip()
-            cache = getattr(reasoner, "cache", None)
-            row = cache.get(reasoner.key(query)) if cache is not None else None
+            row = reasoner.cached(query)
         started = time.perf_counter()
         comparison = compare(corpus.domain, index, query, text, **options)
         cost = cost_markdown(row, generated, hardware(), time.perf_counter() - started, reveal_cache=not POLICY.public)

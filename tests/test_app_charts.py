@@ -11,6 +11,7 @@ from tsqr.app.search import Comparison, GoldMove, ResultRow, SideResults
 from tsqr.bm25 import Index
 from tsqr.evaluate import EvaluationConfig, evaluate_domain
 from tsqr.records import Document, Domain, Example
+from tsqr.retrieval import BM25Retriever
 
 TOPICS = {"tide": "moon gravity ocean tides", "yeast": "yeast ferments sugar into ethanol",
           "rust": "iron oxidises with water and oxygen", "volcano": "magma erupts through the crust"}
@@ -24,7 +25,7 @@ def _report(name: str, reasonings: dict[str, str]):
                 for topic in TOPICS]
     domain = Domain(name, examples, documents)
     texts = {f"{name}-{topic}": (text,) for topic, text in reasonings.items()}
-    return evaluate_domain(domain, Index.build(documents, progress=False), texts,
+    return evaluate_domain(domain, BM25Retriever(Index.build(documents, progress=False)), texts,
                            EvaluationConfig(measures=MEASURES), progress=False)
 
 

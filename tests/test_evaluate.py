@@ -10,6 +10,7 @@ import pytest
 from tsqr.bm25 import Index
 from tsqr.evaluate import EvaluationConfig, evaluate_domain, format_table, summary_rows, write_outputs
 from tsqr.records import Document, Domain, Example
+from tsqr.retrieval import BM25Retriever
 from tsqr.trec import read_run
 
 TOPICS = {
@@ -37,7 +38,7 @@ def _domain() -> Domain:
 @pytest.fixture(scope="module")
 def domain_and_index():
     domain = _domain()
-    return domain, Index.build(domain.documents, progress=False)
+    return domain, BM25Retriever(Index.build(domain.documents, progress=False))
 
 
 def test_reasoning_that_names_the_concept_beats_the_raw_query(domain_and_index):
@@ -66,7 +67,8 @@ def test_fusion_and_concat_modes_keep_gold_in_the_run(domain_and_index):
     reasonings = {f"q-{name}": (text,) for name, text in TOPICS.items()}
     for config in (EvaluationConfig(composition="fuse"), EvaluationConfig(composition="concat", repeat=2),
                    EvaluationConfig(scoring="classic")):
-        report = evaluate_domain(domain, index, reasonings, config, progress=False)
+        retriever = BM25Retriever(index.index, config.scoring)
+        report = evaluate_domain(domain, retriever, reasonings, config, progress=False)
         assert report.reasoned.mean["R@100"] == pytest.approx(1.0)
         assert report.reasoned.mean["nDCG@10"] >= report.raw.mean["nDCG@10"]
 
@@ -74,6 +76,12 @@ def test_fusion_and_concat_modes_keep_gold_in_the_run(domain_and_index):
 def test_bad_config_is_refused():
     with pytest.raises(ValueError, match="scoring"):
         EvaluationConfig(scoring="dense")
+
+
+def test_a_retriever_built_with_another_scoring_than_the_config_is_refused(domain_and_index):
+    domain, index = domain_and_index
+    with pytest.raises(ValueError, match="ranks with BM25 scoring 'bright', the config says 'classic'"):
+        evaluate_domain(domain, index, None, EvaluationConfig(scoring="classic"), progress=False)
 
 
 def test_outputs_match_the_report(domain_and_index, tmp_path):

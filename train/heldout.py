@@ -17,6 +17,7 @@ from train.rewarding import RewardFunction, summarize
 from tsqr.evaluate import EvaluationConfig, evaluate_domain, summary_rows
 from tsqr.reasoner.settings import GenerationSettings
 from tsqr.records import Document, Domain, Example
+from tsqr.retrieval import BM25Retriever
 
 
 @dataclass
@@ -63,7 +64,8 @@ def evaluate_policy(model: Any, tokenizer: Any, examples: Sequence[TrainExample]
     config = EvaluationConfig(composition=reward_function.scorer.config.composition,
                               repeat=reward_function.scorer.config.repeat)
     reasonings = {e.id: text for e, text in zip(examples, texts)}
-    report = evaluate_domain(domain, reward_function.scorer.index, {qid: (text,) for qid, text in reasonings.items()},
-                             config, progress=False)
+    retriever = BM25Retriever(reward_function.scorer.index, config.scoring)
+    report = evaluate_domain(domain, retriever, {qid: (text,) for qid, text in reasonings.items()}, config,
+                             progress=False)
     retrieval = {row.measure: {"raw": row.raw, "reasoned": row.reasoned or 0.0} for row in summary_rows([report])}
     return HeldoutResult(len(examples), reward, retrieval, reasonings)

@@ -162,12 +162,11 @@ class _Run:
             yield self.at(0.0, f"[{domain.name}] loading model {plan.model}")
             self.reasoner = self.stack.enter_context(self.open_reasoner(plan.model, plan.settings))
         unique = list(dict.fromkeys(ex.query for ex in domain.examples))  # theoremqa domains share texts
-        cached = sum(1 for query in unique if self.reasoner.key(query) in self.reasoner.cache) \
-            if getattr(self.reasoner, "cache", None) is not None else 0
+        cached = sum(1 for query in unique if self.reasoner.cached(query) is not None)
         note = f" ({cached} found in the reasoning cache)" if cached else ""
         # A server keeps `window` requests in flight and refills it as each completes: give it several windows'
         # worth at once, so the engine idles only at the end of a chunk, not after every few requests.
-        chunk = max(1, plan.chunk, 4 * getattr(self.reasoner, "window", 0))
+        chunk = max(1, plan.chunk, 4 * self.reasoner.window)
         done: list[list[Reasoning]] = []
         for start in range(0, len(unique), chunk):
             queries = unique[start:start + chunk]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from tsqr.bm25 import SCORINGS, Index
+from tsqr.bm25 import SCORINGS
 from tsqr.composition import Composition, Samples
 from tsqr.metrics import evaluate, mean_scores, parse_measure
 from tsqr.records import Domain, Run
@@ -117,19 +117,6 @@ class DomainReport:
         return (self.raw,) if self.reasoned is None else (self.raw, self.reasoned)
 
 
-class _ScoredRetriever:
-    """A BM25 index with the config's scoring bound, so every search treats every retriever alike."""
-
-    def __init__(self, retriever: Retriever, config: EvaluationConfig) -> None:
-        self.retriever, self.config = retriever, config
-
-    def search_many(self, texts, k, excludes, progress=True):
-        if isinstance(self.retriever, Index):  # BM25 takes its scoring per search; dense and hybrid have theirs
-            return self.retriever.search_many(list(texts), k=k, excludes=list(excludes), scoring=self.config.scoring,
-                                              progress=progress)
-        return self.retriever.search_many(list(texts), k=k, excludes=list(excludes), progress=progress)
-
-
 def _side(name: str, searched: dict[str, str], run: Run, domain: Domain, config: EvaluationConfig) -> SideResult:
     per_query = evaluate(domain.qrels(long=config.long_documents), run, [parse_measure(m) for m in config.measures])
     return SideResult(name=name, searched=searched, run=run, per_query=per_query, mean=mean_scores(per_query))
@@ -137,7 +124,7 @@ def _side(name: str, searched: dict[str, str], run: Run, domain: Domain, config:
 
 def evaluate_domain(
     domain: Domain,
-    index: Retriever,
+    retriever: Retriever,
     reasonings: Mapping[str, Samples] | None = None,
     config: EvaluationConfig = EvaluationConfig(),
     *,
@@ -145,13 +132,15 @@ def evaluate_domain(
     progress: bool = True,
 ) -> DomainReport:
     """Score the raw queries and, when `reasonings` ({query id: its sampled texts, a 1-tuple for one}) is given,
-    the reasoned ones, with `index` (a BM25 Index or any tsqr.retrieval retriever); `cost` is what the reasonings
-    cost to generate, kept in the report.
+    the reasoned ones, with `retriever` (tsqr.retrieval: built with the config's retriever and scoring); `cost`
+    is what the reasonings cost to generate, kept in the report.
 
     Queries without a reasoning keep their raw run on the reasoned side and are listed in `missing_reasoning`, so
     a partial reasoning file still gives a fair, complete comparison.
     """
-    retriever = _ScoredRetriever(index, config)
+    if retriever.scoring not in (None, config.scoring):
+        raise ValueError(f"the retriever ranks with BM25 scoring {retriever.scoring!r}, the config says "
+                         f"{config.scoring!r}: build it with the config's (tsqr.retrieval.build_retriever)")
     examples = domain.examples
     queries = {ex.id: ex.query for ex in examples}
     raw_hits = retriever.search_many(list(queries.values()), config.depth, [ex.excluded_ids for ex in examples],
