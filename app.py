@@ -37,7 +37,7 @@ from tsqr.app.choices import COMPOSITION_CHOICES, RETRIEVER_CHOICES, SCORING_CHO
 from tsqr.app.comparison import ComparisonJob, SystemsChoice, comparison_markdown, comparison_status, frontier_chart
 from tsqr.app.corpora import CorpusStore, load_demo, load_uploaded_documents, shown_error
 from tsqr.app.evaluation import DataChoice, EvaluationJob, ReasoningChoice
-from tsqr.app.gradio_cache import empty_gradio_cache, own_gradio_cache
+from tsqr.app.gradio_cache import own_gradio_cache, sweep_gradio_caches
 from tsqr.app.models import (
     POOL,
     SEARCH_TURNS,
@@ -493,8 +493,8 @@ demo = build_demo()
 
 
 def launch(**options):
-    """Serve `demo` with the app's queue, upload limit, theme and CSS; `options` go to `Blocks.launch`. The app's
-    own Gradio cache folder is emptied first, whatever ended the last run (tsqr.app.gradio_cache).
+    """Serve `demo` with the app's queue, upload limit, theme and CSS; `options` go to `Blocks.launch`. What
+    earlier runs left in their Gradio cache folders is removed first, however they ended (tsqr.app.gradio_cache).
 
     The policy follows the address served: listening beyond loopback turns public mode on, and the interface is
     rebuilt to offer only the host's choices.
@@ -505,8 +505,8 @@ def launch(**options):
         POLICY = policy
         STORE.work, MODEL_LINE.capacity = POLICY.work_bounds, POLICY.max_model_queue
         demo = build_demo()
-    removed = empty_gradio_cache(GRADIO_CACHE)  # whatever ended the last run, its uploads and downloads go
-    log.info("Gradio cache %s: %d entries left by a previous run removed", GRADIO_CACHE, removed)
+    removed = sweep_gradio_caches(GRADIO_CACHE)  # whatever ended earlier runs, their uploads and downloads go
+    log.info("Gradio cache %s: %d entries left by earlier runs removed", GRADIO_CACHE, removed)
     if POLICY.public:
         POOL.pin(POLICY.models)
         log.info("public mode: models %s, hub domains %s", ", ".join(POLICY.models), ", ".join(POLICY.hub_domains))

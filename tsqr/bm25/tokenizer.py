@@ -136,7 +136,9 @@ class _Patterns(NamedTuple):
     letter_emoji: re.Pattern[str]  # finds those letters (Ⓜ, ℹ, ...)
     starts: re.Pattern[str]  # a character a token can begin with
     inside: str  # the class of characters some token can hold
-    connectors: re.Pattern[str]  # a run of connectors ("_") with their attached marks
+    connector: re.Pattern[str]  # a connector character ("_")
+    connectors: re.Pattern[str]  # a run of them with their attached marks
+    other_starts: re.Pattern[str]  # a character that can begin a token and is no connector
     joiners: re.Pattern[str]  # a run of zero-width joiners
 
 
@@ -242,7 +244,9 @@ def _patterns(astral: bool) -> _Patterns:
         letter_emoji=re.compile(sets["letter_emoji"]),
         starts=re.compile(sets["starts"]),
         inside=sets["inside"],
+        connector=re.compile(sets["connector"]),
         connectors=re.compile(f"{connector}++"),
+        other_starts=re.compile(f"(?!{sets['connector']}){sets['starts']}"),
         joiners=re.compile("\u200d++"),
     )
 
@@ -258,6 +262,8 @@ def _long_runs(astral: bool, length: int) -> re.Pattern[str]:
 def tokenize(text: str, max_token_length: int = LUCENE_MAX_TOKEN_LENGTH) -> list[str]:
     """Lucene StandardTokenizer tokens of `text`, original case kept."""
     astral = not text.isascii() and _ASTRAL.search(text) is not None
+    if astral and max_token_length < 2:
+        text = _before_first_astral(text)
     patterns = _patterns(astral)
     if _has_no_long_run(astral, text, max_token_length) and not _has_letter_emoji(patterns, text):
         return patterns.token.findall(text)
@@ -268,7 +274,15 @@ def token_spans(text: str, max_token_length: int = LUCENE_MAX_TOKEN_LENGTH) -> l
     """The (start, end) character offsets of `tokenize`'s tokens: the same tokens, for callers that must point
     at them in the text (highlighting). Kept beside `tokenize` so both follow one grammar."""
     astral = not text.isascii() and _ASTRAL.search(text) is not None
+    if astral and max_token_length < 2:
+        text = _before_first_astral(text)
     return _spans(_patterns(astral), astral, text, max_token_length)
+
+
+def _before_first_astral(text: str) -> str:
+    """What Lucene reads with a buffer of one UTF-16 char: its stream ends at the first character above U+FFFF,
+    which takes two."""
+    return text[: _ASTRAL.search(text).start()]
 
 
 def _short_run_limit(max_token_length: int) -> int:
@@ -296,45 +310,46 @@ def _spans(patterns: _Patterns, astral: bool, text: str, max_token_length: int) 
     """
     units = _Utf16Units(text)
     if _has_letter_emoji(patterns, text):
-        return _scan(patterns, units, 0, len(text), max_token_length).spans
+        return _scan(patterns, units, 0, len(text), max_token_length)
     spans: list[tuple[int, int]] = []
     position = 0
     for run in _long_runs(astral, _short_run_limit(max_token_length)).finditer(text):
         spans += (found.span() for found in patterns.token.finditer(text, position, run.start()))
-        scanned = _scan(patterns, units, run.start(), run.end(), max_token_length)
-        spans += scanned.spans
-        if scanned.ended:
-            return spans
+        spans += _scan(patterns, units, run.start(), run.end(), max_token_length)
         position = run.end()
     spans += (found.span() for found in patterns.token.finditer(text, position))
     return spans
 
 
-class _Scanned(NamedTuple):
-    spans: list[tuple[int, int]]
-    ended: bool  # Lucene's scanner stopped for good (a character wider than its buffer)
-
-
-def _scan(patterns: _Patterns, units: "_Utf16Units", start: int, stop: int, max_token_length: int) -> _Scanned:
+def _scan(patterns: _Patterns, units: "_Utf16Units", start: int, stop: int, max_token_length: int) -> list[tuple[int, int]]:
     """The tokens of text[start:stop] one at a time, as Lucene's scanner finds them: at each position the
     longest match that fits its buffer of `max_token_length` UTF-16 chars, the next try right after it.
 
     A letter that is also an emoji (Ⓜ) starts both a word and an emoji sequence: JFlex keeps the longer.
-    Each try reads at most one buffer. A try that fails at a run of connectors or joiners would fail again
-    from every later position of that run whose buffer still ends inside the run, so those are skipped:
-    the tries a run costs stay within one buffer's length, and the whole scan is linear in the text.
+    Each try reads at most one buffer, and no position is tried twice. Where a try reads far and fails (a run
+    of "_" or of zero-width joiners), `_failing_until` tells which later positions would fail the same way,
+    and they are not tried: Lucene's scanner spends a buffer's length on each, this scan nothing.
     """
     spans: list[tuple[int, int]] = []
     text = units.text
     position = start
+    connectors_fail_until = start  # a connector before this position begins no token
     while (candidate := patterns.starts.search(text, position, stop)) is not None:
         begin = candidate.start()
+        if begin < connectors_fail_until and patterns.connector.match(text, begin, begin + 1):
+            position = _next_other_start(patterns, text, begin, connectors_fail_until)
+            continue
         window = min(stop, units.window_end(begin, max_token_length))
         found = patterns.token.match(text, begin, window)
         if found is None:
-            if window == begin and patterns.token.match(text, begin, min(stop, begin + 2)) is not None:
-                return _Scanned(spans, ended=True)  # not even the token's first character fits the buffer
-            position = _after_failed_try(patterns, text, begin, window, stop, max_token_length)
+            if text[begin] == "\u200d":
+                position = _failing_until(patterns.joiners, text, begin, window, stop, max_token_length)
+            elif patterns.connector.match(text, begin, begin + 1):
+                connectors_fail_until = _failing_until(patterns.connectors, text, begin, window, stop,
+                                                       max_token_length)
+                position = _next_other_start(patterns, text, begin, connectors_fail_until)
+            else:
+                position = begin + 1
             continue
         end = found.end()
         if patterns.letter_emoji.match(text, begin):
@@ -342,28 +357,35 @@ def _scan(patterns: _Patterns, units: "_Utf16Units", start: int, stop: int, max_
             end = max(end, as_emoji.end() if as_emoji else end)
         spans.append((begin, end))
         position = end
-    return _Scanned(spans, ended=False)
+    return spans
 
 
-def _after_failed_try(patterns: _Patterns, text: str, begin: int, window: int, stop: int,
-                      max_token_length: int) -> int:
-    """Where to try next after no token started at `begin`.
+def _failing_until(run: re.Pattern[str], text: str, begin: int, window: int, stop: int,
+                   max_token_length: int) -> int:
+    """After no token started at `begin`, the first one of its `run` (connectors with their attached marks,
+    or joiners) where a try might succeed: every one before it fails the same way.
 
-    Only a run of connectors (a word's leading "_"s with no letter or digit after them within reach) or of
-    zero-width joiners (with no emoji after them) makes a try read far and fail: every rule that can begin
-    with such a character is "more of them, then a letter/digit/emoji". So a later position of the run fails
-    too if the try at `begin` saw the character after the run (`window`, the end of its buffer, lies past
-    the run): the same character follows. And it fails while its own buffer ends inside the run, which holds
-    for every position up to `max_token_length` characters before the run's end (a buffer never holds more
-    characters than UTF-16 units). Lucene tries such positions one by one; tsqr skips them.
+    Each rule that can begin with "_" or a joiner reads "more of them, then a letter/digit/emoji". So a later
+    position of the run fails too if the try at `begin` saw the character after the run (`window`, the end
+    of its buffer, lies past the run, or the run ends the stretch being scanned): the same character follows. It also fails while its own buffer ends
+    inside the run, as for every position at least `max_token_length` characters before the run's end (a
+    buffer never holds more characters than UTF-16 units). The run is read at most two buffers far, so a
+    try and its skip cost about the same whatever follows.
     """
-    for run in (patterns.connectors, patterns.joiners):
-        found = run.match(text, begin, stop)
-        if found is not None:
-            if found.end() < window:
-                return found.end()
-            return max(begin + 1, found.end() - max_token_length + 1)
-    return begin + 1
+    limit = min(stop, begin + 2 * max_token_length + 2)
+    run_end = run.match(text, begin, limit).end()
+    if run_end < window or window == stop:  # the try saw what follows the run (at `stop`, nothing can)
+        return run_end
+    if run_end == limit < stop:  # the run goes on past what was read
+        return limit - max_token_length + 1
+    return max(begin + 1, run_end - max_token_length + 1)
+
+
+def _next_other_start(patterns: _Patterns, text: str, begin: int, until: int) -> int:
+    """The next position after `begin` where a token may start by a rule other than a word's leading "_"
+    (a skin tone or joiner attached to the connectors), or `until`."""
+    other = patterns.other_starts.search(text, begin + 1, until)
+    return other.start() if other is not None else until
 
 
 class _Utf16Units:
