@@ -263,8 +263,16 @@ def _window_end(text: str, start: int, units: int) -> int:
     """The end index of the longest stretch from `start` that fits in `units` UTF-16 chars (Java's length),
     the stretch Lucene's buffer holds."""
     end = min(len(text), start + units)
-    used = end - start + len(_ASTRAL.findall(text, start, end))  # characters above U+FFFF take two
+    used = _utf16_length(text[start:end])
     while used > units:
-        end -= 1
-        used -= 2 if text[end] > "\uffff" else 1
+        # Dropping fewer than half the excess can never fit (a character is at most two units): drop that
+        # many from the end and count again, so the excess at least halves each time.
+        cut = end - (used - units + 1) // 2
+        used -= _utf16_length(text[cut:end])
+        end = cut
     return end
+
+
+def _utf16_length(text: str) -> int:
+    """Java's String.length(): characters above U+FFFF take two UTF-16 chars."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
