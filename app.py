@@ -25,7 +25,19 @@ from pathlib import Path
 import gradio as gr
 
 from tsqr.app.charts import SUMMARY_HEADERS, biggest_changes, delta_histogram, domain_bars, query_scatter, summary_table
-from tsqr.app.choices import COMPOSITION_CHOICES, RETRIEVER_CHOICES, SCORING_CHOICES, checked_retriever
+from tsqr.app.background import Background
+from tsqr.app.choices import (
+    COMPOSITION_CHOICES,
+    LIVE_SOURCE,
+    RETRIEVER_CHOICES,
+    SCORING_CHOICES,
+    checked_retriever,
+    checked_source,
+    labelled_models,
+    looking_at,
+    model_label,
+    source_choices,
+)
 from tsqr.app.corpora import CorpusStore, load_demo, load_uploaded_documents, shown_error
 from tsqr.app.evaluation import DataChoice, EvaluationJob, ReasoningChoice
 from tsqr.app.models import (
@@ -39,12 +51,13 @@ from tsqr.app.models import (
 )
 from tsqr.app.public import HostPolicy, host_policy
 from tsqr.app.render import CSS, changes_html, cost_markdown, gold_moves_markdown, results_html, scores_markdown
-from tsqr.app.search import compare, find_example
+from tsqr.app.search import compare, find_example, released_reasoning
 from tsqr.bright import BRIGHT_DOMAINS
 from tsqr.evaluate import EvaluationConfig, format_costs
 from tsqr.reasoner import GenerationSettings
 from tsqr.reasoner.hardware import hardware
 from tsqr.records import Domain
+from tsqr.released import RELEASED
 
 log = logging.getLogger("tsqr.app")
 
@@ -119,14 +132,17 @@ def load_documents(files: list[str] | None, session_ids: list[str]):
 
 # ------------------------------------------------------------------------------------------------ search
 def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: float, scoring: str,
-           mode: str = "replace", retriever: str = "bm25"):
-    """Raw results at once, then the reasoning as it streams, then the reasoned results and the scores.
+           mode: str = "replace", retriever: str = "bm25", source: str = LIVE_SOURCE):
+    """Raw BM25 results at once, then the chosen retriever's (the first dense use shows how far embedding the
+    corpus got), then the reasoning: a released one at once (no model loaded), or the live model's as it streams;
+    then the reasoned results, the scores and what it cost.
 
     Yields (reasoning, info, gold moves, raw column, reasoned column). The raw results come before the model is
     loaded or its turn has come; a search waiting for its turn shows how many are ahead of it.
     """
     raw_column = results_html(None, "raw", "no results")
     try:
+        kind, source = checked_retriever(retriever), checked_source(source)
         spec = POLICY.check_model(model)
         settings = _settings(max_new_tokens)
         if not corpus_id:
@@ -134,13 +150,36 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
         corpus = STORE.get(corpus_id)
         query, note = _searched_query(query or "", corpus.domain)
         index = STORE.index(corpus_id, progress=False)
-        ranker = STORE.retriever(corpus_id, checked_retriever(retriever), scoring)
-        options = dict(k=int(k), scoring=scoring, composition=mode, documents=corpus.documents_by_id,
-                       retriever=ranker)
+        options = dict(k=int(k), scoring=scoring, composition=mode, documents=corpus.documents_by_id)
+        if not STORE.ready(corpus_id, kind, scoring):  # BM25's results while the corpus is embedded (first use)
+            comparison = compare(corpus.domain, index, query, None, **options)
+            raw_column = results_html(comparison.raw, "raw")
+            work = Background(lambda on_progress: STORE.retriever(corpus_id, kind, scoring, on_progress))
+            for figure in ("starting", *work.figures(TURN_POLL_S)):
+                yield ("", f"{scores_markdown(comparison)}{note}\n\n_BM25's results for now: embedding the corpus "
+                           f"for {kind} retrieval (once; kept after): {figure}_", "", raw_column,
+                       results_html(None, "reasoned", f"waiting for the {kind} retriever..."))
+            options["retriever"] = work.result()
+        else:
+            options["retriever"] = STORE.retriever(corpus_id, kind, scoring)
+        searched_by = "BM25" if kind == "bm25" else kind
         comparison = compare(corpus.domain, index, query, None, **options)
         raw_column = results_html(comparison.raw, "raw")
+        if source != LIVE_SOURCE:
+            try:
+                text = released_reasoning(source, corpus.domain, query)
+            except LookupError as error:  # offline and not cached, not a BRIGHT domain, a query it lacks
+                note += f"\n\n**No released reasoning**: {shown_error(error)}. {model_label(spec)} reasons instead."
+            else:
+                started = time.perf_counter()
+                comparison = compare(corpus.domain, index, query, text, **options)
+                cost = cost_markdown(None, False, hardware(), searched_by, time.perf_counter() - started,
+                                     released=RELEASED[source].label)
+                yield (text, f"{scores_markdown(comparison)}{note}\n\n{cost}", gold_moves_markdown(comparison),
+                       raw_column, results_html(comparison.reasoned, "reasoned"))
+                return
         yield ("", scores_markdown(comparison) + note, "", raw_column,
-               results_html(None, "reasoned", f"waiting for {spec} to reason..."))
+               results_html(None, "reasoned", f"waiting for {model_label(spec)} to reason..."))
         text, shown_at = "", 0.0
         with POOL.lease(spec, settings) as reasoner:  # loaded here, in the main process, and kept while it streams
             generated = needs_generation(reasoner, query)
@@ -157,11 +196,18 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
             row = cache.get(reasoner.key(query)) if cache is not None else None
         started = time.perf_counter()
         comparison = compare(corpus.domain, index, query, text, **options)
-        cost = cost_markdown(row, generated, hardware(), time.perf_counter() - started)
+        cost = cost_markdown(row, generated, hardware(), searched_by, time.perf_counter() - started)
         yield (text, f"{scores_markdown(comparison)}{note}\n\n{cost}", gold_moves_markdown(comparison),
-               results_html(comparison.raw, "raw"), results_html(comparison.reasoned, "reasoned"))
+               raw_column, results_html(comparison.reasoned, "reasoned"))
     except Exception as error:  # raw results found before the failure stay; nothing stale from an earlier search
         yield "", _failure(error), "", raw_column, results_html(None, "reasoned", "no reasoning: see the error")
+
+
+def stopped(reasoned_column: str):
+    """Stop pressed: a reasoned column still waiting says so; the reasoning written so far stays in its box."""
+    if "data-doc-id" in (reasoned_column or ""):
+        return gr.skip()  # the search had finished: its results stay
+    return results_html(None, "reasoned", "stopped: the reasoning written so far stays above; Search starts again")
 
 
 def _searched_query(query: str, domain: Domain) -> tuple[str, str]:
@@ -242,17 +288,17 @@ INTRO = """# tsqr: query reasoning for BM25
 A small language model *reasons* about your question before BM25 searches (TongSearch QR, Qin et al. 2025,
 [arXiv 2506.11603](https://arxiv.org/abs/2506.11603)). Compare what BM25 finds for the raw query and for the
 reasoning, on the bundled demo corpus, your documents, or a BRIGHT domain loaded in the Evaluate tab."""
-MODEL_HELP = ('"default" (embedded SmolLM2-135M), "none" (no reasoning), a Hugging Face id, a local checkpoint '
-              "folder or .gguf, or the URL of an OpenAI-compatible server")
+MODEL_HELP = ('"default" (embedded SmolLM2-135M, untrained), "none" (no reasoning), a Hugging Face id, a local '
+              "checkpoint folder or .gguf, or the URL of an OpenAI-compatible server")
 
 
 def _model_selector() -> gr.Dropdown:
     """Any model typed in when local; in public mode only the host's (the handlers check it again)."""
     if POLICY.public:
-        return gr.Dropdown(list(POLICY.models), value=POLICY.models[0], label="Model",
-                           info="the models this server offers")
-    return gr.Dropdown(model_choices(), value=configured_model(), allow_custom_value=True, label="Model",
-                       info=MODEL_HELP)
+        return gr.Dropdown(labelled_models(list(POLICY.models)), value=POLICY.models[0], label="Model",
+                           info="the models this server offers", elem_id="model")
+    return gr.Dropdown(labelled_models(model_choices()), value=configured_model(), allow_custom_value=True,
+                       label="Model", info=MODEL_HELP, elem_id="model")
 
 
 def _retrieval_options() -> tuple[gr.Radio, gr.Radio, gr.Radio]:
@@ -262,8 +308,10 @@ def _retrieval_options() -> tuple[gr.Radio, gr.Radio, gr.Radio]:
         retriever = gr.Radio(RETRIEVER_CHOICES, value="bm25", label="Retriever",
                              info="dense embeds the corpus once (then cached on disk)")
         scoring = gr.Radio(SCORING_CHOICES, value="bright", label="Scoring")
-        mode = gr.Radio(COMPOSITION_CHOICES, value="replace", label="BM25 searches with",
+        mode = gr.Radio(COMPOSITION_CHOICES, value="replace", label="The retriever searches with",
                         info="query + reasoning keeps the query's own words (helps small untrained models)")
+    # BM25's scoring means nothing to the dense retriever: shown only where BM25 ranks (bm25, hybrid).
+    retriever.change(lambda kind: gr.update(visible=kind != "dense"), retriever, scoring, api_visibility="private")
     return scoring, mode, retriever
 
 
@@ -274,7 +322,11 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
                                scale=2, elem_id="examples")
     query = gr.Textbox(label="Query", lines=3, placeholder="Ask something a keyword search would miss...",
                        elem_id="query")
+    looking = gr.Markdown(looking_at(POLICY.models[0] if POLICY.public else configured_model(), LIVE_SOURCE),
+                          elem_id="looking-at")
     with gr.Row():
+        source = gr.Dropdown(source_choices(), value=LIVE_SOURCE, label="Reasoning from", elem_id="source",
+                             info="released reasonings show at once, for BRIGHT domains' queries")
         model = _model_selector()
         max_tokens = gr.Slider(16, MAX_NEW_TOKENS, value=256, step=8, label="Max new tokens",
                                elem_id="search-max-tokens")
@@ -288,8 +340,8 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
         uploads = gr.File(file_count="multiple", file_types=[".parquet", ".jsonl", ".json", ".gz"], label="Documents")
         load = gr.Button("Load documents")
         load_status = gr.Markdown()
-    reasoning = gr.Textbox(label="Reasoning (streams in as the model writes)", lines=6, interactive=False,
-                           elem_id="reasoning")
+    reasoning = gr.Textbox(label="Reasoning (a released one at once; a live model's streams in as it writes)",
+                           lines=6, interactive=False, elem_id="reasoning")
     info = gr.Markdown()
     moves = gr.Markdown()
     with gr.Row(equal_height=False):
@@ -304,11 +356,14 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
                   api_visibility="private")
     examples.select(lambda picked: picked, examples, query, api_visibility="private")
     load.click(load_documents, [uploads, session_ids], [load_status, session_ids, corpus], api_name="load_documents")
+    gr.on([source.change, model.change], looking_at, [model, source], looking, api_visibility="private")
+    source.change(lambda chosen: (gr.update(visible=chosen == LIVE_SOURCE),) * 2, source, [model, max_tokens],
+                  api_visibility="private")
     searching = gr.on([run.click, query.submit], search,
-                      [query, corpus, model, max_tokens, k, scoring, mode, retriever],
+                      [query, corpus, model, max_tokens, k, scoring, mode, retriever, source],
                       [reasoning, info, moves, raw_column, reasoned_column], api_name="search",
                       show_progress_on=reasoning, concurrency_limit=SEARCH_CONCURRENCY, concurrency_id="search")
-    stop.click(None, cancels=[searching])
+    stop.click(stopped, reasoned_column, reasoned_column, cancels=[searching], api_visibility="private")
     return corpus
 
 

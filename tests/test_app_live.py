@@ -133,6 +133,95 @@ def test_the_reasoned_column_searches_what_the_composition_setting_says(served, 
         expected = index.search(compose_query(example.query, reasoning, mode=mode), k=10)
         assert doc_ids(reasoned) == [hit.doc_id for hit in expected], mode
 
+# A BRIGHT-shaped domain (named as one of BRIGHT's) whose queries TongSearch-QR-7B's released file covers: the file
+# is written in TongSearch's format where tsqr.released's cache looks, since the real home is not reachable here.
+RELEASED_TOPICS = {"tides": "moon gravity pulls ocean water causing two tides a day",
+                   "rust": "iron oxidises into rust when wet", "yeast": "yeast ferments sugar into gas"}
+
+
+def _bright_shaped_domain():
+    from tsqr.records import Document, Domain, Example
+
+    examples = [Example(str(i), f"odd thing I noticed at home, case {i}", (f"{topic}-gold",))
+                for i, topic in enumerate(RELEASED_TOPICS)]
+    documents = [Document(f"{topic}-gold", text) for topic, text in RELEASED_TOPICS.items()]
+    documents += [Document(f"noise-{i}", f"odd thing I noticed at home {i}") for i in range(6)]
+    return Domain("biology", examples, documents, source="test")
+
+
+@pytest.fixture()
+def released_corpus(served, monkeypatch):
+    """(corpus id, {query: released reasoning}): the domain registered in the served app, TongSearch-QR-7B's file
+    placed in this test's cache and pinned (for this test) to its checksum."""
+    import dataclasses
+    import hashlib
+
+    from tsqr.released import RELEASED, released_reasonings
+
+    app, _ = served
+    domain = _bright_shaped_domain()
+    texts = {ex.query: RELEASED_TOPICS[ex.gold_ids[0].split("-")[0]] for ex in domain.examples}
+    payload = json.dumps(texts).encode()
+    entry = dataclasses.replace(RELEASED["tongsearch-qr-7b"], sha256=hashlib.sha256(payload).hexdigest())
+    monkeypatch.setitem(RELEASED, entry.name, entry)
+    entry.cached_path(None).parent.mkdir(parents=True)
+    entry.cached_path(None).write_bytes(payload)
+    released_reasonings.cache_clear()
+    yield app.STORE.add(domain, "biology (BRIGHT-shaped test domain)").id, texts
+    released_reasonings.cache_clear()
+
+
+@pytest.fixture()
+def leases(served, monkeypatch) -> list[str]:
+    """The model specs the app leases from its pool while the test runs (a lease is what loads a model)."""
+    app, _ = served
+    calls: list[str] = []
+    lease = app.POOL.lease
+
+    def recorded(spec, settings):
+        calls.append(spec)
+        return lease(spec, settings)
+
+    monkeypatch.setattr(app.POOL, "lease", recorded)
+    return calls
+
+
+def test_a_released_reasoning_is_shown_at_once_without_any_model(client, released_corpus, leases):
+    corpus_id, texts = released_corpus
+    query = "odd thing I noticed at home, case 0"
+    job = client.submit(query=query, corpus_id=corpus_id, model="default", source="tongsearch-qr-7b",
+                        api_name="/search")
+    reasoning, info, moves, raw, reasoned = job.result(timeout=60)
+    assert reasoning == texts[query] and "Error" not in info
+    assert doc_ids(reasoned)[0] == "tides-gold" and "`tides-gold`" in moves
+    assert "nDCG@10 raw" in info and "reasoned **1.000**" in info
+    assert "no generation (TongSearch-QR-7B (trained, released reasonings)); BM25" in info
+    assert leases == []  # no model was loaded, or even asked for
+    assert not any("waiting for" in output[4] for output in job.outputs())
+
+
+def test_without_a_released_file_the_live_model_reasons_and_says_why(client, served, leases):
+    app, _ = served
+    corpus_id = app.STORE.add(_bright_shaped_domain(), "biology (no released file)").id
+    reasoning, info, _, _, reasoned = client.predict(query="odd thing I noticed at home, case 1", corpus_id=corpus_id,
+                                                     model="none", source="tongsearch-qr-1.5b", api_name="/search")
+    assert "**No released reasoning**" in info and "HF_HUB_OFFLINE is set" in info and "none (search with" in info
+    assert reasoning == "odd thing I noticed at home, case 1" and leases == ["none", "none"]
+    assert doc_ids(reasoned)
+
+
+def test_the_first_dense_search_shows_bm25_results_and_embedding_progress_first(served, client, example):
+    app, _ = served
+    job = client.submit(query=example.query, model="none", retriever="dense", api_name="/search")
+    final = job.result(timeout=300)
+    first = job.outputs()[0]
+    assert "embedding the corpus for dense retrieval" in first[1] and "waiting for the dense" in first[4]
+    bm25 = app.STORE.index(app.DEMO_ID, progress=False).search(example.query, k=10, exclude=example.excluded_ids)
+    assert doc_ids(first[3]) == [hit.doc_id for hit in bm25]  # BM25's column came first, before any embedding
+    dense = app.STORE.retriever(app.DEMO_ID, "dense").search(example.query, k=10, exclude=example.excluded_ids)
+    assert doc_ids(final[3]) == [hit.doc_id for hit in dense] and "; dense " in final[1] and "BM25 " not in final[1]
+
+
 def _subset(folder: Path) -> tuple[Path, Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     topics = {"tides": "moon gravity pulls ocean water causing tides", "rust": "iron oxidises into rust"}

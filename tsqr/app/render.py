@@ -69,20 +69,28 @@ def scores_markdown(comparison: "Comparison") -> str:
     if comparison.reasoned is not None:
         raw, reasoned = comparison.raw.ndcg or 0.0, comparison.reasoned.ndcg or 0.0
         line += f" &rarr; reasoned **{_score(comparison.reasoned.ndcg)}** ({reasoned - raw:+.3f})"
+        if reasoned < raw:
+            line += ": **the reasoning made this query worse**"
     return line
 
 
-def cost_markdown(row: CacheRow | None, generated: bool, hardware: str, bm25_seconds: float) -> str:
-    """What this search cost: the reasoning's new tokens and seconds (as its cache row recorded them) and BM25's
-    time, so a user sees that reasoning is the whole cost and what it would be on this hardware."""
-    bm25 = f"BM25 {1000 * bm25_seconds:.1f} ms"
+def cost_markdown(row: CacheRow | None, generated: bool, hardware: str, retriever: str, search_seconds: float,
+                  released: str = "") -> str:
+    """What this search cost: the reasoning's new tokens and seconds (as its cache row recorded them) and the
+    retriever's time, named (BM25, dense, hybrid), so a user sees that reasoning is the whole cost and what it
+    would be on this hardware; a reasoning that used every allowed token says it was cut there."""
+    search = f"{retriever} {1000 * search_seconds:.1f} ms"
+    if released:
+        return f"_Cost: no generation ({released}); {search}._"
     if row is None:
-        return f"_Cost: no generation; {bm25}._"
+        return f"_Cost: no generation; {search}._"
     rate = row.new_tokens / row.seconds if row.seconds > 0 else 0.0
     spent = f"{row.new_tokens} tokens in {row.seconds:.1f} s ({rate:.1f} tokens/s)"
+    cut = (f"\n\n**Cut at the token limit**: the reasoning stopped at {row.new_tokens} tokens, the most allowed; "
+           "raise Max new tokens to read (and search with) the rest." if row.reached_token_limit else "")
     if generated:
-        return f"_Cost: {spent} on {hardware}; {bm25}._"
-    return f"_Cost: from the reasoning cache (written as {spent}); {bm25}._"
+        return f"_Cost: {spent} on {hardware}; {search}._{cut}"
+    return f"_Cost: from the reasoning cache (written as {spent}); {search}._{cut}"
 
 
 def _rank(rank: int | None) -> str:

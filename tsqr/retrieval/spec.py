@@ -11,7 +11,7 @@ colon separates kind from model, so a model path may hold colons.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -75,13 +75,15 @@ def parse_retriever_spec(text: str) -> RetrieverSpec:
 def build_retriever(spec: RetrieverSpec | str, documents: Sequence[Document], *, bm25_index: "Index | None" = None,
                     domain: str | None = None, long: bool = False, method: str = "rrf", weight: float = 0.5,
                     scoring: str = "bright", device: str | None = None, batch_size: int = 32,
-                    cache: Path | None = None, progress: bool = True) -> "Retriever":
+                    cache: Path | None = None, progress: bool = True,
+                    on_progress: Callable[[int, int], None] | None = None) -> "Retriever":
     """The retriever `spec` names over `documents`.
 
     bm25 returns the BM25 index itself (`bm25_index` when given, else tsqr.bm25.load_or_build's); dense embeds
     the corpus (or reads it from the cache) with the model's instructions for `domain` (long: BRIGHT's long-document
     wording); hybrid adds BM25 and fuses by `method` with dense share `weight`, BM25 scored by `scoring` (a bm25
-    Index takes its scoring per search call, as it always has). `cache` is the embeddings folder (default: tsqr's).
+    Index takes its scoring per search call, as it always has). `cache` is the embeddings folder (default: tsqr's);
+    `on_progress(done, total)` follows the documents being embedded, if they are.
     Every retriever's `search_many` takes `progress` by keyword (BM25's fourth positional is its scoring).
     """
     if isinstance(spec, str):
@@ -93,7 +95,7 @@ def build_retriever(spec: RetrieverSpec | str, documents: Sequence[Document], *,
     if spec.kind == "bm25":
         return bm25_index
     encoder = Encoder(spec.model, domain=domain, long=long, device=device, batch_size=batch_size)
-    dense = DenseRetriever(documents, encoder, cache=cache, progress=progress)
+    dense = DenseRetriever(documents, encoder, cache=cache, progress=progress, on_progress=on_progress)
     if spec.kind == "dense":
         return dense
     return HybridRetriever(bm25_index, dense, method, weight, scoring=scoring)
