@@ -50,7 +50,16 @@ from tsqr.app.models import (
     stream_reasoning,
 )
 from tsqr.app.public import HostPolicy, host_policy
-from tsqr.app.render import CSS, changes_html, cost_markdown, gold_moves_markdown, results_html, scores_markdown
+from tsqr.app.render import (
+    CSS,
+    changes_html,
+    clip_words,
+    cost_markdown,
+    error_markdown,
+    gold_moves_markdown,
+    results_html,
+    scores_markdown,
+)
 from tsqr.app.search import compare, find_example, released_reasoning
 from tsqr.bright import BRIGHT_DOMAINS
 from tsqr.evaluate import EvaluationConfig, format_costs
@@ -99,7 +108,7 @@ def _failure(error: Exception, uploads=()) -> str:
     """A readable one-line message for the UI; the traceback goes to the server log only."""
     if not isinstance(error, (ValueError, LookupError, OSError, RuntimeError)):
         log.exception("unexpected error")
-    return f"**Error**: {shown_error(error, uploads)}"
+    return error_markdown(shown_error(error, uploads))
 
 
 # ------------------------------------------------------------------------------------------------ corpora
@@ -113,7 +122,7 @@ def example_choices(corpus_id: str | None) -> list[tuple[str, str]]:
     """The selected corpus's dataset queries, for the example picker: (id and start of the query, query)."""
     if not corpus_id or corpus_id not in STORE:
         return []
-    return [(f"{ex.id}: {' '.join(ex.query.split())[:90]}", ex.query) for ex in STORE.get(corpus_id).domain.examples]
+    return [(clip_words(f"{ex.id}: {ex.query}", 90), ex.query) for ex in STORE.get(corpus_id).domain.examples]
 
 
 def load_documents(files: list[str] | None, session_ids: list[str]):
@@ -221,7 +230,7 @@ def _searched_query(query: str, domain: Domain) -> tuple[str, str]:
 
 # ------------------------------------------------------------------------------------------------ evaluate
 def evaluate(files, corpus_files, name, hub_domains, limit, source, model, reasoning_file, max_new_tokens,
-             scoring, session_ids, mode="replace", retriever="bm25", progress=gr.Progress(track_tqdm=True)):
+             scoring, session_ids, mode="replace", retriever="bm25", progress=gr.Progress()):
     """Run an evaluation, streaming progress; every finished domain's results stay shown and downloadable.
 
     Yields (status, summary table, bars, scatter, histogram, gained, lost, downloads, session ids, corpus list).
@@ -253,6 +262,9 @@ def _evaluate(files, corpus_files, name, hub_domains, limit, source, model, reas
     except Exception as error:
         yield (_failure(error, uploads), *unchanged, session_ids, gr.skip())
         return
+    # A new run clears the last one's results at once: nothing on the page belongs to another run. One progress
+    # figure (the pipeline's, not also every tqdm bar beneath it: gr.Progress without track_tqdm).
+    yield ("**starting**", None, None, None, None, "", "", None, session_ids, gr.skip())
     shown_reports, known_corpora = 0, 0
     for update in job.run(data):
         progress(update.fraction, desc=update.message)
@@ -273,7 +285,7 @@ def _evaluate(files, corpus_files, name, hub_domains, limit, source, model, reas
 
 
 def _status(update) -> str:
-    lines = [f"**Error**: {update.error}" if update.error else f"**{update.message}**"]
+    lines = [error_markdown(update.error) if update.error else f"**{update.message}**"]
     if update.error and update.reports:
         lines.append(f"The results of the {len(update.reports)} finished domain(s) are kept below.")
     lines += [f"- {warning}" for warning in update.warnings]

@@ -117,9 +117,24 @@ def gold_moves_markdown(comparison: "Comparison") -> str:
     return "\n".join(lines)
 
 
-def _clip(text: str, limit: int) -> str:
+def clip_words(text: str, limit: int) -> str:
+    """`text` on one line, cut to at most `limit` characters at a word boundary (a word longer than the limit is
+    cut inside), with an ellipsis when anything was cut."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+    if len(text) <= limit:
+        return text
+    kept = text[: limit - 1]
+    if text[limit - 1] != " " and " " in kept:
+        kept = kept[: kept.rindex(" ")]
+    return kept.rstrip(" ,;:.") + "\u2026"
+
+
+def error_markdown(message: str) -> str:
+    """An error for the page: one line as it is, several (a file's problems) as a list, one per line."""
+    lines = [line for line in message.splitlines() if line.strip()] or ["unknown error"]
+    if len(lines) == 1:
+        return f"**Error**: {lines[0]}"
+    return "**Error**:\n" + "\n".join(f"- {line}" for line in lines)
 
 
 def changes_html(changes: Sequence["QueryChange"], title: str, measure: str = "nDCG@10") -> str:
@@ -131,6 +146,6 @@ def changes_html(changes: Sequence["QueryChange"], title: str, measure: str = "n
         summary = (f"{html.escape(change.domain)} / <code>{html.escape(change.query_id)}</code>: "
                    f"{measure} {change.raw:.3f} &rarr; {change.reasoned:.3f} ({change.delta:+.3f})")
         items.append(f'<details data-query-id="{html.escape(change.query_id, quote=True)}"><summary>{summary}</summary>'
-                     f"<p><b>Query</b>: {html.escape(_clip(change.query, 600))}</p>"
-                     f"<p><b>Reasoning</b>: {html.escape(_clip(change.reasoning, 1200))}</p></details>")
+                     f"<p><b>Query</b>: {html.escape(clip_words(change.query, 600))}</p>"
+                     f"<p><b>Reasoning</b>: {html.escape(clip_words(change.reasoning, 1200))}</p></details>")
     return f"<p><b>{html.escape(title)}</b></p>" + "".join(items)
