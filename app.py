@@ -20,6 +20,7 @@ import os
 import tempfile
 import time
 from contextlib import nullcontext
+from itertools import chain
 from pathlib import Path
 
 import gradio as gr
@@ -164,7 +165,7 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
             comparison = compare(corpus.domain, index, query, None, **options)
             raw_column = results_html(comparison.raw, "raw")
             work = Background(lambda on_progress: STORE.retriever(corpus_id, kind, scoring, on_progress))
-            for figure in ("starting", *work.figures(TURN_POLL_S)):
+            for figure in chain(["starting"], work.figures(TURN_POLL_S)):  # lazily: each figure when it comes
                 yield ("", f"{scores_markdown(comparison)}{note}\n\n_BM25's results for now: embedding the corpus "
                            f"for {kind} retrieval (once; kept after): {figure}_", "", raw_column,
                        results_html(None, "reasoned", f"waiting for the {kind} retriever..."))
@@ -304,13 +305,13 @@ MODEL_HELP = ('"default" (embedded SmolLM2-135M, untrained), "none" (no reasonin
               "checkpoint folder or .gguf, or the URL of an OpenAI-compatible server")
 
 
-def _model_selector() -> gr.Dropdown:
+def _model_selector(elem_id: str) -> gr.Dropdown:
     """Any model typed in when local; in public mode only the host's (the handlers check it again)."""
     if POLICY.public:
         return gr.Dropdown(labelled_models(list(POLICY.models)), value=POLICY.models[0], label="Model",
-                           info="the models this server offers", elem_id="model")
+                           info="the models this server offers", elem_id=elem_id)
     return gr.Dropdown(labelled_models(model_choices()), value=configured_model(), allow_custom_value=True,
-                       label="Model", info=MODEL_HELP, elem_id="model")
+                       label="Model", info=MODEL_HELP, elem_id=elem_id)
 
 
 def _retrieval_options() -> tuple[gr.Radio, gr.Radio, gr.Radio]:
@@ -339,7 +340,7 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
     with gr.Row():
         source = gr.Dropdown(source_choices(), value=LIVE_SOURCE, label="Reasoning from", elem_id="source",
                              info="released reasonings show at once, for BRIGHT domains' queries")
-        model = _model_selector()
+        model = _model_selector("model")
         max_tokens = gr.Slider(16, MAX_NEW_TOKENS, value=256, step=8, label="Max new tokens",
                                elem_id="search-max-tokens")
         k = gr.Slider(1, MAX_RESULTS, value=10, step=1, label="Results per column")
@@ -395,7 +396,7 @@ def _evaluate_tab(session_ids: gr.State, search_corpus: gr.Dropdown) -> None:
         limit = gr.Number(0, precision=0, minimum=0, label="Only the first N queries (0 = all)")
     with gr.Row():
         source = gr.Radio([REASONING_MODEL, REASONING_FILE], value=REASONING_MODEL, label="Reasoning source")
-        model = _model_selector()
+        model = _model_selector("evaluate-model")
         max_tokens = gr.Slider(16, MAX_NEW_TOKENS, value=256, step=8, label="Max new tokens")
     with gr.Row():
         reasoning_file = gr.File(label="Precomputed reasonings: TongSearch JSON, BRIGHT <model>_reason, tsqr cache",

@@ -397,3 +397,104 @@ def test_evaluation_in_a_real_browser(served, tmp_path):
         finally:
             browser.close()
     assert screenshot.stat().st_size > 10_000
+
+
+def _browser(playwright):
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+
+
+def _pick(page, dropdown: str, option: str) -> None:
+    """Open the Gradio dropdown `#<dropdown>` and click the option named `option`."""
+    page.locator(f"#{dropdown} input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+@pytest.mark.slow
+def test_released_reasonings_in_a_real_browser(served, released_corpus, leases, tmp_path):
+    """Chromium loads a BRIGHT-shaped domain through the Evaluate tab, then in the Search tab picks one of its
+    queries and TongSearch-QR-7B's released reasonings: the reasoned column fills, and no model is ever leased."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package to run the browser test")
+    from playwright.sync_api import expect, sync_playwright
+
+    from tsqr.released import RELEASED
+
+    _, url = served
+    _, texts = released_corpus
+    domain = _bright_shaped_domain()
+    examples, documents = tmp_path / "examples.jsonl", tmp_path / "documents.jsonl"
+    examples.write_text("\n".join(json.dumps({"id": ex.id, "query": ex.query, "gold_ids": list(ex.gold_ids)})
+                                  for ex in domain.examples))
+    documents.write_text("\n".join(json.dumps({"id": doc.id, "content": doc.content}) for doc in domain.documents))
+    reasonings = tmp_path / "reasoned.json"
+    reasonings.write_text(json.dumps(texts))
+    query = domain.examples[0].query
+    with sync_playwright() as playwright:
+        browser = _browser(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url)
+            expect(page.locator("#looking-at")).to_contain_text("SmolLM2-135M, untrained (offline placeholder)")
+            page.get_by_role("tab", name="Evaluate").click()
+            page.locator("#evaluate-files input[type=file]").set_input_files([str(examples), str(documents)])
+            page.get_by_label("Domain name of the upload").fill("biology")
+            page.get_by_label("precomputed reasoning file").check()
+            page.locator("#evaluate-reasoning-file input[type=file]").set_input_files(str(reasonings))
+            expect(page.get_by_text("reasoned.json")).to_be_visible()
+            page.locator("#evaluate-button").click()
+            expect(page.locator("#evaluate-status")).to_contain_text("finished 1 domain", timeout=60_000)
+
+            page.get_by_role("tab", name="Search").click()
+            _pick(page, "examples", f"0: {query}")
+            expect(page.locator("#query textarea")).to_have_value(query)
+            _pick(page, "source", RELEASED["tongsearch-qr-7b"].label)
+            expect(page.locator("#looking-at")).to_contain_text("TongSearch-QR-7B")
+            expect(page.locator("#model")).to_be_hidden()  # no model runs: its controls are not shown
+            leases.clear()
+            page.locator("#search-button").click()
+            expect(page.locator("#reasoned-results .tsqr-hit").first).to_have_attribute("data-doc-id", "tides-gold")
+            expect(page.locator("#reasoning textarea")).to_have_value(texts[query])
+            expect(page.get_by_text("no generation (TongSearch-QR-7B")).to_be_visible()
+            page.screenshot(path=str(tmp_path / "released.png"), full_page=True)
+        finally:
+            browser.close()
+    assert leases == []
+
+
+@pytest.mark.slow
+def test_the_first_dense_search_in_a_real_browser_shows_bm25_and_a_progress_figure_first(served, tmp_path):
+    """Chromium uploads 600 documents, chooses the dense retriever and searches: BM25's results and the embedding
+    progress figure (documents done/total) are on the page together, then dense's column and its cost line."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package to run the browser test")
+    from playwright.sync_api import expect, sync_playwright
+
+    words = ("tide moon ocean gravity rust iron water yeast sugar dough bread oven heat salt wind cloud rain storm "
+             "river stone sand glass metal copper").split()
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text("\n".join(json.dumps({"id": f"n{i}", "content": " ".join(words[(i * 7 + j * 3) % len(words)]
+                                                                               for j in range(20))})
+                               for i in range(600)))
+    with sync_playwright() as playwright:
+        browser = _browser(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url := served[1])
+            page.get_by_text("Search your own documents").click()
+            page.locator("input[type=file]").first.set_input_files(str(notes))
+            page.get_by_role("button", name="Load documents").click()
+            expect(page.get_by_text("Loaded 600 documents")).to_be_visible(timeout=60_000)
+            _pick(page, "model", "none (search with the query itself)")
+            page.get_by_label("dense (all-MiniLM-L6-v2)").check()
+            expect(page.get_by_label("BRIGHT BM25 (official)")).to_be_hidden()  # scoring means nothing to dense
+            page.locator("#query textarea").fill("why does the moon move the ocean")
+            page.locator("#search-button").click()
+            progress = page.get_by_text(re.compile(r"embedding the corpus for dense retrieval.*/600 documents"))
+            expect(progress).to_be_visible(timeout=120_000)
+            assert page.locator("#raw-results .tsqr-hit").count() == 10  # BM25's, shown while the corpus embeds
+            expect(page.get_by_text(re.compile(r"; dense [\d.]+ ms"))).to_be_visible(timeout=300_000)
+            expect(page.locator("#raw-results .tsqr-hit")).to_have_count(10)
+            page.screenshot(path=str(tmp_path / "dense.png"), full_page=True)
+        finally:
+            browser.close()
+    assert url

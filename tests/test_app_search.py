@@ -211,6 +211,9 @@ def test_background_work_reports_its_progress_and_hands_back_its_value_or_error(
 
     def work(on_progress):
         on_progress(0, 2500)
+        on_progress(500, 2500)
+        counted.set()
+        release.wait(30)
         on_progress(1000, 2500)
         counted.set()
         release.wait(30)
@@ -218,9 +221,12 @@ def test_background_work_reports_its_progress_and_hands_back_its_value_or_error(
 
     running = Background(work)
     assert counted.wait(30)
-    assert running.figure().startswith("1,000/2,500 documents, about ") and running.figure().endswith(" s left")
+    assert running.figure() == "500/2,500 documents"  # one batch gives no rate yet
+    counted.clear()
     release.set()
-    assert list(running.figures(0.01)) in ([], [running.figure()]) and running.result() == "built"
+    assert counted.wait(30)
+    assert running.figure().startswith("1,000/2,500 documents, about ") and running.figure().endswith(" s left")
+    assert running.result() == "built" and list(running.figures(0.01)) == []  # finished: no more figures
 
     def failing(on_progress):
         raise OSError("disk full")

@@ -26,7 +26,7 @@ class Background(Generic[T]):
     def __init__(self, work: Callable[[Callable[[int, int], None]], T]) -> None:
         self._done = self._total = 0
         self._started = time.monotonic()
-        self._counted_at: float | None = None  # when the first count arrived (model loading comes before it)
+        self._first: tuple[float, int] | None = None  # (when, done) of the first batch counted: the rate's origin
         self._value: T | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(work,), daemon=True, name="tsqr-background")
@@ -39,19 +39,20 @@ class Background(Generic[T]):
             self._error = error
 
     def _record(self, done: int, total: int) -> None:
-        if self._counted_at is None:
-            self._counted_at = time.monotonic()
+        if self._first is None and done > 0:  # loading the model and the first batch's warm-up are not the rate
+            self._first = (time.monotonic(), done)
         self._done, self._total = done, total
 
     def figure(self) -> str:
-        """How far the work is: "loading the model" before the first count, then done/total and the time left."""
+        """How far the work is: "starting" before the first count, then done/total, and the time left once two
+        batches give a rate."""
         if not self._total:
             return f"starting ({time.monotonic() - self._started:.0f} s)"
         done, total = self._done, self._total
         figure = f"{done:,}/{total:,} documents"
-        elapsed = time.monotonic() - (self._counted_at or self._started)
-        if done and elapsed > 0:
-            figure += f", about {(total - done) * elapsed / done:.0f} s left"
+        if self._first is not None and done > self._first[1]:
+            seconds_per_document = (time.monotonic() - self._first[0]) / (done - self._first[1])
+            figure += f", about {(total - done) * seconds_per_document:.0f} s left"
         return figure
 
     def figures(self, poll_s: float = 0.5) -> Iterator[str]:
