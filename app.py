@@ -341,6 +341,7 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
         source = gr.Dropdown(source_choices(), value=LIVE_SOURCE, label="Reasoning from", elem_id="source",
                              info="released reasonings show at once, for BRIGHT domains' queries")
         model = _model_selector("model")
+    with gr.Row():
         max_tokens = gr.Slider(16, MAX_NEW_TOKENS, value=256, step=8, label="Max new tokens",
                                elem_id="search-max-tokens")
         k = gr.Slider(1, MAX_RESULTS, value=10, step=1, label="Results per column")

@@ -387,11 +387,11 @@ def test_evaluation_in_a_real_browser(served, tmp_path):
                 [str(ASSETS / "demo" / "examples.jsonl"), str(ASSETS / "demo" / "documents.jsonl")])
             page.get_by_label("precomputed reasoning file").check()
             page.locator("#evaluate-reasoning-file input[type=file]").set_input_files(str(reasonings))
-            expect(page.get_by_text("demo_reasoned_queries.json")).to_be_visible()
+            expect(page.get_by_text("demo_reasoned_queries.json")).to_be_visible(timeout=30_000)
             page.locator("#evaluate-button").click()
             expect(page.locator("#evaluate-status")).to_contain_text("finished 1 domain", timeout=60_000)
             expect(page.locator("#evaluate-summary")).to_contain_text("nDCG@10")
-            expect(page.locator(".js-plotly-plot")).to_have_count(3)
+            expect(page.locator(".js-plotly-plot")).to_have_count(3, timeout=60_000)  # plotly draws after the data
             assert page.locator("details[data-query-id]").count() >= 1
             page.screenshot(path=str(screenshot), full_page=True)
         finally:
@@ -440,7 +440,7 @@ def test_released_reasonings_in_a_real_browser(served, released_corpus, leases, 
             page.get_by_label("Domain name of the upload").fill("biology")
             page.get_by_label("precomputed reasoning file").check()
             page.locator("#evaluate-reasoning-file input[type=file]").set_input_files(str(reasonings))
-            expect(page.get_by_text("reasoned.json")).to_be_visible()
+            expect(page.get_by_text("reasoned.json")).to_be_visible(timeout=30_000)
             page.locator("#evaluate-button").click()
             expect(page.locator("#evaluate-status")).to_contain_text("finished 1 domain", timeout=60_000)
 
