@@ -25,7 +25,15 @@ from pathlib import Path
 
 import gradio as gr
 
-from tsqr.app.charts import SUMMARY_HEADERS, biggest_changes, delta_histogram, domain_bars, query_scatter, summary_table
+from tsqr.app.charts import (
+    SUMMARY_HEADERS,
+    biggest_changes,
+    delta_histogram,
+    domain_bars,
+    query_scatter,
+    summary_table,
+    systems_scatter,
+)
 from tsqr.app.background import Background
 from tsqr.app.choices import (
     COMPOSITION_CHOICES,
@@ -39,14 +47,16 @@ from tsqr.app.choices import (
     model_label,
     source_choices,
 )
+from tsqr.app.comparison import ComparisonJob, SystemsChoice, comparison_markdown, comparison_status, frontier_chart
 from tsqr.app.corpora import CorpusStore, load_demo, load_uploaded_documents, shown_error
 from tsqr.app.evaluation import DataChoice, EvaluationJob, ReasoningChoice
+from tsqr.app.gradio_cache import own_gradio_cache, sweep_gradio_caches
 from tsqr.app.models import (
     POOL,
     SEARCH_TURNS,
     configured_model,
     model_choices,
-    needs_generation,
+    needs_model,
     on_gpu,
     stream_reasoning,
 )
@@ -62,7 +72,9 @@ from tsqr.app.render import (
     scores_markdown,
 )
 from tsqr.app.search import compare, find_example, released_reasoning
+from tsqr.app.turns import Line, LineFull
 from tsqr.bright import BRIGHT_DOMAINS
+from tsqr.compare import TESTS
 from tsqr.evaluate import EvaluationConfig, format_costs
 from tsqr.reasoner import GenerationSettings
 from tsqr.reasoner.hardware import hardware
@@ -76,20 +88,25 @@ MAX_UPLOAD = "200mb"
 DELETE_CACHE = (600, 3600)
 # Searches run side by side, so raw BM25 results never wait behind someone's generation; generation itself takes
 # turns (one search and one evaluation at a time: tsqr.app.models.SEARCH_TURNS, EVALUATION_TURNS), so several
-# users wait in line, their place shown, instead of exhausting memory. Beyond these, Gradio's queue holds events.
-SEARCH_CONCURRENCY, EVALUATION_CONCURRENCY = 8, 3
+# users wait in line, their place shown, instead of exhausting memory. The search event has RAW_SEARCH_SLOTS slots
+# more than the searches the model line admits (MODEL_LINE, $TSQR_MAX_MODEL_QUEUE), so searches waiting for the
+# model never take the slots raw results need; one more is told at once to try again. Uploads are indexed in a
+# worker process (tsqr.app.worker) while their event waits. Beyond these, Gradio's queue holds events.
+RAW_SEARCH_SLOTS, EVALUATION_CONCURRENCY, UPLOAD_CONCURRENCY = 8, 3, 2
 MAX_NEW_TOKENS, MAX_RESULTS = 1024, 50  # the sliders' ends (Gradio refuses values beyond them, API calls too)
 TURN_POLL_S = 0.5  # how often a search waiting for the model shows its place in line
 REASONING_MODEL, REASONING_FILE = "model", "precomputed reasoning file"
 STREAM_REFRESH_S = 0.1  # how often the streamed reasoning is pushed to the browser
 
-STORE = CorpusStore()
-STREAM = on_gpu(stream_reasoning)
+GRADIO_CACHE = own_gradio_cache()  # before any interface is built: Gradio reads $GRADIO_TEMP_DIR then
 POLICY: HostPolicy = host_policy(os.environ.get("GRADIO_SERVER_NAME"))  # launch() rechecks its server_name
+STORE = CorpusStore(work=POLICY.work_bounds)
+MODEL_LINE = Line(POLICY.max_model_queue)
+STREAM = on_gpu(stream_reasoning)
 
 
 def _load_demo_corpus() -> tuple[str | None, str]:
-    """Register the bundled demo corpus; the app still starts (with a note) if assets/demo is missing."""
+    """Register the bundled demo corpus; the app still starts (with a note) if it is missing."""
     try:
         return STORE.add(load_demo(), "demo (bundled)", pinned=True).id, ""
     except Exception as error:
@@ -133,11 +150,13 @@ def load_documents(files: list[str] | None, session_ids: list[str]):
         names = [Path(f).stem.split(".")[0] for f in files]
         domain = load_uploaded_documents(files, name=names[0] if len(names) == 1 else "uploaded")
         corpus = STORE.add(domain, f"uploaded: {domain.source} ({len(domain.documents)} docs)")
+        started = time.perf_counter()
+        STORE.index(corpus.id, progress=False)  # in a worker process, under the host's time budget
     except Exception as error:
         return _failure(error, files), session_ids, gr.skip()
     session_ids = [*session_ids, corpus.id]
-    return (f"Loaded {len(domain.documents)} documents from {domain.source}.", session_ids,
-            corpus_dropdown(session_ids, corpus.id))
+    return (f"Loaded {len(domain.documents)} documents from {domain.source} (indexed in "
+            f"{time.perf_counter() - started:.1f} s).", session_ids, corpus_dropdown(session_ids, corpus.id))
 
 
 # ------------------------------------------------------------------------------------------------ search
@@ -191,8 +210,9 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
         yield ("", scores_markdown(comparison) + note, "", raw_column,
                results_html(None, "reasoned", f"waiting for {model_label(spec)} to reason..."))
         text, shown_at = "", 0.0
-        with POOL.lease(spec, settings) as reasoner:  # loaded here, in the main process, and kept while it streams
-            generated = needs_generation(reasoner, query)
+        # a place in the bounded line while loading, waiting and generating: LineFull (told at once) past it
+        with MODEL_LINE.place() if needs_model(spec) else nullcontext(), POOL.lease(spec, settings) as reasoner:
+            generated = reasoner.needs_generation(query)  # the model is loaded here, in the main process
             with SEARCH_TURNS.ticket() if generated else nullcontext() as ticket:
                 for ahead in ticket.waiting(TURN_POLL_S) if ticket else ():
                     yield ("", gr.skip(), gr.skip(), gr.skip(),
@@ -202,13 +222,15 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
                     if time.monotonic() - shown_at > STREAM_REFRESH_S:
                         shown_at = time.monotonic()
                         yield text, gr.skip(), gr.skip(), gr.skip(), gr.skip()
-            cache = getattr(reasoner, "cache", None)
-            row = cache.get(reasoner.key(query)) if cache is not None else None
+            row = reasoner.cached(query)
         started = time.perf_counter()
         comparison = compare(corpus.domain, index, query, text, **options)
-        cost = cost_markdown(row, generated, hardware(), searched_by, time.perf_counter() - started)
+        cost = cost_markdown(row, generated, hardware(), searched_by, time.perf_counter() - started,
+                             reveal_cache=not POLICY.public)
         yield (text, f"{scores_markdown(comparison)}{note}\n\n{cost}", gold_moves_markdown(comparison),
                raw_column, results_html(comparison.reasoned, "reasoned"))
+    except LineFull as full:  # the raw results stay; the reasoned column says why there is no reasoning
+        yield "", f"**{full}**", "", raw_column, results_html(None, "reasoned", str(full))
     except Exception as error:  # raw results found before the failure stay; nothing stale from an earlier search
         yield "", _failure(error), "", raw_column, results_html(None, "reasoned", "no reasoning: see the error")
 
@@ -259,7 +281,7 @@ def _evaluate(files, corpus_files, name, hub_domains, limit, source, model, reas
                                     file=Path(reasoning_file) if use_file else None,
                                     settings=None if use_file else _settings(max_new_tokens))
         config = EvaluationConfig(scoring=scoring, composition=mode, retriever=checked_retriever(retriever))
-        job = EvaluationJob(STORE, out_dir, config, reasoning)
+        job = EvaluationJob(STORE, out_dir, config, reasoning, max_query_chars=POLICY.max_query_chars)
     except Exception as error:
         yield (_failure(error, uploads), *unchanged, session_ids, gr.skip())
         return
@@ -294,6 +316,57 @@ def _status(update) -> str:
     if costs:
         lines += ["", "**Reasoning cost**"] + [f"- {line}" for line in costs.splitlines()]
     return "\n".join(lines)
+
+
+def compare_systems(files, corpus_files, name, hub_domains, limit, models, reasoning_files, human, retrievers,
+                    modes, test, alpha, max_new_tokens, scoring, session_ids):
+    """Compare several systems on the chosen data, streaming progress; the tables, the frontier and the pair of
+    systems for the per-query scatter follow every finished domain.
+
+    Yields (status, tables, frontier, x system, y system, scatter, downloads, per-query scores, session ids,
+    corpus list). Downloads live in a folder deleted when the run ends, as `evaluate`'s do.
+    """
+    with tempfile.TemporaryDirectory(prefix="tsqr-comparison-") as out_dir:
+        yield from _compare_systems(files, corpus_files, name, hub_domains, limit, models, reasoning_files, human,
+                                    retrievers, modes, test, alpha, max_new_tokens, scoring, session_ids,
+                                    Path(out_dir))
+
+
+def _compare_systems(files, corpus_files, name, hub_domains, limit, models, reasoning_files, human, retrievers,
+                     modes, test, alpha, max_new_tokens, scoring, session_ids, out_dir: Path):
+    uploads = [Path(f) for f in [*(files or []), *(corpus_files or []), *(reasoning_files or [])]]
+    unchanged = (gr.skip(),) * 7
+    try:
+        data = DataChoice(tuple(Path(f) for f in files or []), tuple(Path(f) for f in corpus_files or []),
+                          name or "", POLICY.check_hub_domains(hub_domains or []), int(limit or 0))
+        choice = SystemsChoice(tuple(POLICY.check_model(m) for m in models or []),
+                               tuple(Path(f) for f in reasoning_files or []), bool(human),
+                               tuple(checked_retriever(r) for r in retrievers or ["bm25"]),
+                               tuple(modes or ["replace"]), scoring, _settings(max_new_tokens), test,
+                               float(0.05 if alpha is None else alpha))
+        job = ComparisonJob(STORE, out_dir, choice, public=POLICY.public, max_query_chars=POLICY.max_query_chars)
+    except Exception as error:
+        yield (_failure(error, uploads), *unchanged, session_ids, gr.skip())
+        return
+    shown_domains = known_corpora = 0
+    for update in job.run(data):
+        corpora = gr.skip()
+        last = update.done or bool(update.error)
+        if len(update.corpus_ids) > known_corpora or (last and update.corpus_ids):
+            known_corpora = len(update.corpus_ids)
+            session_ids = list(dict.fromkeys([*session_ids, *update.corpus_ids]))
+            corpora = corpus_dropdown(session_ids, update.corpus_ids[-1])
+        results = unchanged
+        experiment = update.experiment
+        finished = len(experiment.finished_domains) if experiment is not None else 0
+        if finished > shown_domains or (last and finished):
+            shown_domains = finished
+            labels, scores = [s.label for s in experiment.systems], experiment.scores()
+            x, y = labels[0], labels[-1]
+            results = (comparison_markdown(experiment), frontier_chart(experiment),
+                       gr.Dropdown(labels, value=x), gr.Dropdown(labels, value=y), systems_scatter(scores, x, y),
+                       [str(path) for path in update.files], scores)
+        yield (comparison_status(update), *results, session_ids, corpora)
 
 
 # ------------------------------------------------------------------------------------------------ interface
@@ -369,14 +442,16 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
     corpus.change(lambda chosen: gr.update(choices=example_choices(chosen), value=None), corpus, examples,
                   api_visibility="private")
     examples.select(lambda picked: picked, examples, query, api_visibility="private")
-    load.click(load_documents, [uploads, session_ids], [load_status, session_ids, corpus], api_name="load_documents")
+    load.click(load_documents, [uploads, session_ids], [load_status, session_ids, corpus], api_name="load_documents",
+               concurrency_limit=UPLOAD_CONCURRENCY, concurrency_id="load_documents")
     gr.on([source.change, model.change], looking_at, [model, source], looking, api_visibility="private")
     source.change(lambda chosen: (gr.update(visible=chosen == LIVE_SOURCE),) * 2, source, [model, max_tokens],
                   api_visibility="private")
     searching = gr.on([run.click, query.submit], search,
                       [query, corpus, model, max_tokens, k, scoring, mode, retriever, source],
                       [reasoning, info, moves, raw_column, reasoned_column], api_name="search",
-                      show_progress_on=reasoning, concurrency_limit=SEARCH_CONCURRENCY, concurrency_id="search")
+                      show_progress_on=reasoning, concurrency_limit=RAW_SEARCH_SLOTS + POLICY.max_model_queue,
+                      concurrency_id="search")
     stop.click(stopped, reasoned_column, reasoned_column, cancels=[searching], api_visibility="private")
     return corpus
 
@@ -423,12 +498,51 @@ def _evaluate_tab(session_ids: gr.State, search_corpus: gr.Dropdown) -> None:
                         concurrency_limit=EVALUATION_CONCURRENCY, concurrency_id="evaluate")
     stop.click(None, cancels=[running])
 
+    gr.Markdown("## Compare systems\nThe raw query, every model and reasoning file chosen here, under every "
+                "retriever and composition, on the data above: one table per measure (systems by domains, "
+                "↑/↓ where a system differs from the raw query with the first retriever by a paired test, "
+                "Holm-corrected), the cost-quality frontier, and any two systems query by query.")
+    with gr.Row():
+        models = gr.Dropdown(list(POLICY.models) if POLICY.public else model_choices(), multiselect=True,
+                             allow_custom_value=not POLICY.public, label="Models", elem_id="compare-models")
+        reasoning_files = gr.File(file_count="multiple", label="Reasoning files (one system each)",
+                                  elem_id="compare-reasoning-files")
+        human = gr.Checkbox(label="the corpus's own reasoning field (human-written)", elem_id="compare-human")
+    with gr.Row():
+        retrievers = gr.CheckboxGroup(RETRIEVER_CHOICES, value=["bm25"], label="Retrievers",
+                                      elem_id="compare-retrievers")
+        modes = gr.CheckboxGroup(COMPOSITION_CHOICES, value=["replace"], label="Compositions")
+        test = gr.Radio(list(TESTS), value="t", label="Paired test (t, Wilcoxon, none)")
+        alpha = gr.Number(0.05, minimum=0.001, maximum=0.5, label="alpha")
+    compare_button = gr.Button("Compare", variant="primary", elem_id="compare-button")
+    compare_status = gr.Markdown(min_height=40, elem_id="compare-status")
+    compare_table = gr.Markdown(elem_id="compare-table")
+    with gr.Row():
+        frontier = gr.Plot(label="Cost-quality frontier", elem_id="compare-frontier")
+        with gr.Column():
+            with gr.Row():
+                x_system = gr.Dropdown([], label="x: system", elem_id="compare-x")
+                y_system = gr.Dropdown([], label="y: system", elem_id="compare-y")
+            pair = gr.Plot(label="Per query", elem_id="compare-scatter")
+    compare_downloads = gr.File(label="Downloads: results.json, table.md, table.tex, table.csv, frontier.html",
+                                file_count="multiple", interactive=False)
+    scores = gr.State({})
+    comparing = compare_button.click(
+        compare_systems, [files, corpus_files, name, hub, limit, models, reasoning_files, human, retrievers, modes,
+                          test, alpha, max_tokens, scoring, session_ids],
+        [compare_status, compare_table, frontier, x_system, y_system, pair, compare_downloads, scores, session_ids,
+         search_corpus], api_name="compare", show_progress_on=compare_status,
+        concurrency_limit=EVALUATION_CONCURRENCY, concurrency_id="evaluate")
+    for chooser in (x_system, y_system):
+        chooser.change(systems_scatter, [scores, x_system, y_system], pair, api_name=False)
+    stop.click(None, cancels=[comparing])
+
 
 def _footer() -> str:
     mode = (f" Public mode: models {', '.join(POLICY.models)}; queries up to {POLICY.max_query_chars:,} characters."
             if POLICY.public else "")
     return (f"<small>Generation runs on {hardware()}. One search and one evaluation generate at a time (the others "
-            f"wait in line); raw results never wait.{mode}</small>")
+            f"wait in line, up to {POLICY.max_model_queue} searches); raw results never wait.{mode}</small>")
 
 
 def build_demo() -> gr.Blocks:
@@ -449,7 +563,8 @@ demo = build_demo()
 
 
 def launch(**options):
-    """Serve `demo` with the app's queue, upload limit, theme and CSS; `options` go to `Blocks.launch`.
+    """Serve `demo` with the app's queue, upload limit, theme and CSS; `options` go to `Blocks.launch`. What
+    earlier runs left in their Gradio cache folders is removed first, however they ended (tsqr.app.gradio_cache).
 
     The policy follows the address served: listening beyond loopback turns public mode on, and the interface is
     rebuilt to offer only the host's choices.
@@ -458,7 +573,10 @@ def launch(**options):
     policy = host_policy(options.get("server_name") or os.environ.get("GRADIO_SERVER_NAME"))
     if policy != POLICY:
         POLICY = policy
+        STORE.work, MODEL_LINE.capacity = POLICY.work_bounds, POLICY.max_model_queue
         demo = build_demo()
+    removed = sweep_gradio_caches(GRADIO_CACHE)  # whatever ended earlier runs, their uploads and downloads go
+    log.info("Gradio cache %s: %d entries left by earlier runs removed", GRADIO_CACHE, removed)
     if POLICY.public:
         POOL.pin(POLICY.models)
         log.info("public mode: models %s, hub domains %s", ", ".join(POLICY.models), ", ".join(POLICY.hub_domains))

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 BRIGHT_TOPICS = ROOT.parent / "shared" / "data" / "bright" / "anserini-tools" / "topics" / \
     "topics.bright-biology-original.jsonl.gz"
-DEMO = ROOT / "assets" / "demo"
+DEMO = ROOT / "tsqr" / "data" / "demo"
 
 
 def benchmark_queries() -> tuple[list[str], str]:
@@ -69,7 +69,8 @@ def throughput(spec: str, queries: list[str], batch: int, max_new_tokens: int, t
 def end_to_end(query: str, threads: int) -> dict[str, float]:
     """Product defaults: reason with the default model (1024 new tokens max), then BM25 over the demo corpus."""
     from tsqr.bm25 import Index
-    from tsqr.reasoner import GenerationSettings, compose_query, load_reasoner
+    from tsqr.composition import compose_query
+    from tsqr.reasoner import GenerationSettings, load_reasoner
     from tsqr.records import Document
 
     with (DEMO / "documents.jsonl").open(encoding="utf-8") as handle:

@@ -22,6 +22,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
+DEMO_DIR = Path(__file__).resolve().parents[1] / "tsqr" / "data" / "demo"
 
 
 def screenshot_path(name: str, tmp_path: Path) -> Path:
@@ -123,7 +124,7 @@ def test_search_with_the_embedded_model_streams_its_reasoning(client, example):
 
 @pytest.mark.slow
 def test_the_reasoned_column_searches_what_the_composition_setting_says(served, client, example):
-    from tsqr.reasoner.prompts import compose_query
+    from tsqr.composition import compose_query
 
     app, _ = served
     index = app.STORE.index(app.DEMO_ID, progress=False)
@@ -307,7 +308,7 @@ def test_a_stopped_evaluation_resumes_from_the_reasoning_cache(client):
     from gradio_client import handle_file
     from gradio_client.utils import Status
 
-    demo_files = [handle_file(ASSETS / "demo" / "examples.jsonl"), handle_file(ASSETS / "demo" / "documents.jsonl")]
+    demo_files = [handle_file(DEMO_DIR / "examples.jsonl"), handle_file(DEMO_DIR / "documents.jsonl")]
     request = dict(files=demo_files, corpus_files=None, name="demo-resume", limit=17, model="default",
                    reasoning_file=None, max_new_tokens=16, api_name="/evaluate")
     first = client.submit(**request)
@@ -384,7 +385,7 @@ def test_evaluation_in_a_real_browser(served, tmp_path):
             page.goto(url)
             page.get_by_role("tab", name="Evaluate").click()
             page.locator("#evaluate-files input[type=file]").set_input_files(
-                [str(ASSETS / "demo" / "examples.jsonl"), str(ASSETS / "demo" / "documents.jsonl")])
+                [str(DEMO_DIR / "examples.jsonl"), str(DEMO_DIR / "documents.jsonl")])
             page.get_by_label("precomputed reasoning file").check()
             page.locator("#evaluate-reasoning-file input[type=file]").set_input_files(str(reasonings))
             expect(page.get_by_text("demo_reasoned_queries.json")).to_be_visible(timeout=30_000)

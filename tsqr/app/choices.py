@@ -1,10 +1,10 @@
 """The app's words for tsqr's choice lists. The lists themselves are owned where they mean something
-(tsqr.bm25.SCORINGS, tsqr.evaluate.COMPOSITIONS); this only labels them, so a new choice there shows up here
+(tsqr.bm25.SCORINGS, tsqr.composition.COMPOSITIONS); this only labels them, so a new choice there shows up here
 (and a missing label fails at import, not in front of a user)."""
 from __future__ import annotations
 
 from tsqr.bm25 import SCORINGS
-from tsqr.evaluate import COMPOSITIONS
+from tsqr.composition import COMPOSITIONS
 from tsqr.retrieval import RETRIEVER_KINDS
 
 SCORING_LABELS = {"bright": "BRIGHT BM25 (official)", "classic": "classic Lucene BM25",

@@ -4,9 +4,9 @@ Usage:
     from tsqr.reasoner import GenerationSettings, load_reasoner
     reasoner = load_reasoner("default")                      # or "none", a hub id, a folder, a .gguf, a URL
     [result] = reasoner.reason(["Why does my sourdough starter smell like nail polish?"])
-    bm25_query = compose_query(result.query, result.text, mode="replace")
+    bm25_query = compose_query(result.query, result.text, mode="replace")   # tsqr.composition
 
-Modules: `prompts` (templates, compose_query), `settings` (GenerationSettings), `base` (the interface and shared
+Modules: `prompts` (templates), `settings` (GenerationSettings), `base` (the interface and shared
 batching/caching), `cache` (JSONL cache), `identity` (weights fingerprints), one `backend_*` module per backend
 (transformers, llama.cpp, OpenAI-compatible server, none), `loading` (spec -> reasoner), `export` (checkpoint
 writer for train/), `serve` (OpenAI-compatible server). The server client's parts: `window` (requests in
@@ -24,12 +24,12 @@ from tsqr.reasoner.base import (
 from tsqr.reasoner.cache import CacheRow, ReasoningCache, reasoning_key
 from tsqr.reasoner.export import export_model
 from tsqr.reasoner.loading import ModelNotFoundError, default_gguf_path, load_reasoner, reason_queries, resolve_spec
-from tsqr.reasoner.prompts import TEMPLATES, PromptTemplate, build_messages, compose_query, get_template
+from tsqr.reasoner.prompts import TEMPLATES, PromptTemplate, build_messages, get_template
 from tsqr.reasoner.settings import GenerationSettings
 
 __all__ = [
     "CacheRow", "Completion", "ContextTruncationWarning", "GeneratingReasoner", "GenerationSettings",
     "ModelNotFoundError", "PromptTemplate", "Reasoner", "ReasonerError", "ReasoningCache", "TEMPLATES",
-    "build_messages", "compose_query", "default_gguf_path", "export_model", "get_template", "load_reasoner",
+    "build_messages", "default_gguf_path", "export_model", "get_template", "load_reasoner",
     "reason_queries", "reasoning_key", "resolve_spec",
 ]

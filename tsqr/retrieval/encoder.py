@@ -35,13 +35,16 @@ class Encoder:
     """Embeds the documents and queries of one corpus with one model (see tsqr.retrieval.models for the texts)."""
 
     def __init__(self, model: str = "default", *, domain: str | None = None, long: bool = False,
-                 device: str | None = None, batch_size: int = 32) -> None:
+                 device: str | None = None, batch_size: int = 32, query_instruction: str | None = None) -> None:
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.model_name = canonical_model(model)
         self.recipe = recipe_for(self.model_name)
         self.location = resolve_model(self.model_name)
-        self.query_instruction = self.recipe.query_instruction(domain, long)
+        # an explicit instruction (--query-instruction) replaces the table's; queries are never cached, so the
+        # document embeddings stay shared
+        self.query_instruction = self.recipe.query_instruction(domain, long) if query_instruction is None \
+            else query_instruction
         self.document_instruction = self.recipe.document_instruction(domain, long)
         self.batch_size = batch_size
         self._device = device
