@@ -113,13 +113,18 @@ def embed_in_worker(documents: Sequence[Document], spec: str, *, domain: str | N
 
 
 def _relay_counts(counts: Path, finished: threading.Event, on_progress: Callable[[int, int], None]) -> None:
-    """Pass the child's latest "done total" line to `on_progress` every half second until `finished`."""
-    while not finished.wait(0.5):
+    """Pass the child's latest "done total" line to `on_progress` every half second, and once more when
+    `finished` (so its last count is heard)."""
+    while True:
+        last = finished.wait(0.5)
         try:
             done, total = (int(part) for part in counts.read_text().split())
         except (OSError, ValueError):  # not written yet, or caught between write and rename
-            continue
-        on_progress(done, total)
+            pass
+        else:
+            on_progress(done, total)
+        if last:
+            return
 
 
 def _count_writer(path: str | None) -> Callable[[int, int], None] | None:
