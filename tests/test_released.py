@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import http.server
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -51,8 +52,10 @@ def test_a_cached_tongsearch_file_is_read_without_any_download(monkeypatch):
 
 def test_offline_and_not_cached_says_what_was_not_fetched(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(ReleasedUnavailable, match=r"HF_HUB_OFFLINE is set.*raw\.githubusercontent\.com/bigai-nlco"):
+    expected = r"HF_HUB_OFFLINE is set.*raw\.githubusercontent\.com/bigai-nlco"
+    with pytest.raises(ReleasedUnavailable, match=expected) as refused:
         released_reasonings("tongsearch-qr-1.5b")
+    assert os.environ["TSQR_CACHE"] not in str(refused.value)  # a public app shows it: no path of the server's
 
 
 def test_an_altered_cached_file_is_refused_and_deleted(monkeypatch):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from functools import lru_cache
@@ -44,7 +45,8 @@ BRIGHT_URL = "https://huggingface.co/datasets/xlangai/BRIGHT/resolve/{commit}/{f
 
 
 class ReleasedUnavailable(LookupError):
-    """A released file that is neither cached nor downloadable now (offline, network down, bad checksum)."""
+    """A released file that is neither cached nor downloadable now (offline, network down, bad checksum). Its
+    message names the public URL, never a path on this machine: a public app shows it to visitors."""
 
 
 @dataclass(frozen=True)
@@ -135,18 +137,21 @@ def fetch(source: Released, domain: str | None = None) -> Path:
     with _fetching:
         if not path.is_file():
             if offline():
-                raise ReleasedUnavailable(f"{source.label}: not in the cache ({path}) and HF_HUB_OFFLINE is set, so "
-                                          f"{url} is not fetched")
+                raise ReleasedUnavailable(f"{source.label}: not in tsqr's cache and HF_HUB_OFFLINE is set, so {url} "
+                                          "is not fetched")
             try:
                 _download(url, path)
-            except ReleasedUnavailable:
-                raise
-            except Exception as error:  # network down, 404, disk full: one line
+            except urllib.error.HTTPError as error:  # 404, 500: "HTTP Error 404: Not Found"
                 raise ReleasedUnavailable(f"{source.label}: could not fetch {url}: {error}") from error
+            except urllib.error.URLError as error:  # no network, no such host
+                raise ReleasedUnavailable(f"{source.label}: could not fetch {url}: {error.reason}") from error
+            except OSError as error:  # a timeout, a full disk: the reason, not a local path
+                raise ReleasedUnavailable(f"{source.label}: could not fetch {url} into tsqr's cache: "
+                                          f"{error.strerror or type(error).__name__}") from error
         if source.sha256 is not None and (found := _sha256(path)) != source.sha256:
             path.unlink(missing_ok=True)  # the next call fetches it again
-            raise ReleasedUnavailable(f"{source.label}: {path} has sha256 {found}, expected {source.sha256}; "
-                                      "deleted")
+            raise ReleasedUnavailable(f"{source.label}: {url} gave a file of sha256 {found}, expected "
+                                      f"{source.sha256}; deleted")
     return path
 
 
