@@ -20,6 +20,7 @@ import os
 import tempfile
 import time
 from contextlib import nullcontext
+from itertools import chain
 from pathlib import Path
 
 import gradio as gr
@@ -33,7 +34,19 @@ from tsqr.app.charts import (
     summary_table,
     systems_scatter,
 )
-from tsqr.app.choices import COMPOSITION_CHOICES, RETRIEVER_CHOICES, SCORING_CHOICES, checked_retriever
+from tsqr.app.background import Background
+from tsqr.app.choices import (
+    COMPOSITION_CHOICES,
+    LIVE_SOURCE,
+    RETRIEVER_CHOICES,
+    SCORING_CHOICES,
+    checked_retriever,
+    checked_source,
+    labelled_models,
+    looking_at,
+    model_label,
+    source_choices,
+)
 from tsqr.app.comparison import ComparisonJob, SystemsChoice, comparison_markdown, comparison_status, frontier_chart
 from tsqr.app.corpora import CorpusStore, load_demo, load_uploaded_documents, shown_error
 from tsqr.app.evaluation import DataChoice, EvaluationJob, ReasoningChoice
@@ -48,8 +61,17 @@ from tsqr.app.models import (
     stream_reasoning,
 )
 from tsqr.app.public import HostPolicy, host_policy
-from tsqr.app.render import CSS, changes_html, cost_markdown, gold_moves_markdown, results_html, scores_markdown
-from tsqr.app.search import compare, find_example
+from tsqr.app.render import (
+    CSS,
+    changes_html,
+    clip_words,
+    cost_markdown,
+    error_markdown,
+    gold_moves_markdown,
+    results_html,
+    scores_markdown,
+)
+from tsqr.app.search import compare, find_example, released_reasoning
 from tsqr.app.turns import Line, LineFull
 from tsqr.bright import BRIGHT_DOMAINS
 from tsqr.compare import TESTS
@@ -57,6 +79,7 @@ from tsqr.evaluate import EvaluationConfig, format_costs
 from tsqr.reasoner import GenerationSettings
 from tsqr.reasoner.hardware import hardware
 from tsqr.records import Domain
+from tsqr.released import RELEASED
 
 log = logging.getLogger("tsqr.app")
 
@@ -103,7 +126,7 @@ def _failure(error: Exception, uploads=()) -> str:
     """A readable one-line message for the UI; the traceback goes to the server log only."""
     if not isinstance(error, (ValueError, LookupError, OSError, RuntimeError)):
         log.exception("unexpected error")
-    return f"**Error**: {shown_error(error, uploads)}"
+    return error_markdown(shown_error(error, uploads))
 
 
 # ------------------------------------------------------------------------------------------------ corpora
@@ -117,7 +140,7 @@ def example_choices(corpus_id: str | None) -> list[tuple[str, str]]:
     """The selected corpus's dataset queries, for the example picker: (id and start of the query, query)."""
     if not corpus_id or corpus_id not in STORE:
         return []
-    return [(f"{ex.id}: {' '.join(ex.query.split())[:90]}", ex.query) for ex in STORE.get(corpus_id).domain.examples]
+    return [(clip_words(f"{ex.id}: {ex.query}", 90), ex.query) for ex in STORE.get(corpus_id).domain.examples]
 
 
 def load_documents(files: list[str] | None, session_ids: list[str]):
@@ -138,14 +161,17 @@ def load_documents(files: list[str] | None, session_ids: list[str]):
 
 # ------------------------------------------------------------------------------------------------ search
 def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: float, scoring: str,
-           mode: str = "replace", retriever: str = "bm25"):
-    """Raw results at once, then the reasoning as it streams, then the reasoned results and the scores.
+           mode: str = "replace", retriever: str = "bm25", source: str = LIVE_SOURCE):
+    """Raw BM25 results at once, then the chosen retriever's (the first dense use shows how far embedding the
+    corpus got), then the reasoning: a released one at once (no model loaded), or the live model's as it streams;
+    then the reasoned results, the scores and what it cost.
 
     Yields (reasoning, info, gold moves, raw column, reasoned column). The raw results come before the model is
     loaded or its turn has come; a search waiting for its turn shows how many are ahead of it.
     """
     raw_column = results_html(None, "raw", "no results")
     try:
+        kind, source = checked_retriever(retriever), checked_source(source)
         spec = POLICY.check_model(model)
         settings = _settings(max_new_tokens)
         if not corpus_id:
@@ -153,13 +179,36 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
         corpus = STORE.get(corpus_id)
         query, note = _searched_query(query or "", corpus.domain)
         index = STORE.index(corpus_id, progress=False)
-        ranker = STORE.retriever(corpus_id, checked_retriever(retriever), scoring)
-        options = dict(k=int(k), scoring=scoring, composition=mode, documents=corpus.documents_by_id,
-                       retriever=ranker)
+        options = dict(k=int(k), scoring=scoring, composition=mode, documents=corpus.documents_by_id)
+        if not STORE.ready(corpus_id, kind, scoring):  # BM25's results while the corpus is embedded (first use)
+            comparison = compare(corpus.domain, index, query, None, **options)
+            raw_column = results_html(comparison.raw, "raw")
+            work = Background(lambda on_progress: STORE.retriever(corpus_id, kind, scoring, on_progress))
+            for figure in chain(["starting"], work.figures(TURN_POLL_S)):  # lazily: each figure when it comes
+                yield ("", f"{scores_markdown(comparison)}{note}\n\n_BM25's results for now: embedding the corpus "
+                           f"for {kind} retrieval (once; kept after): {figure}_", "", raw_column,
+                       results_html(None, "reasoned", f"waiting for the {kind} retriever..."))
+            options["retriever"] = work.result()
+        else:
+            options["retriever"] = STORE.retriever(corpus_id, kind, scoring)
+        searched_by = "BM25" if kind == "bm25" else kind
         comparison = compare(corpus.domain, index, query, None, **options)
         raw_column = results_html(comparison.raw, "raw")
+        if source != LIVE_SOURCE:
+            try:
+                text = released_reasoning(source, corpus.domain, query)
+            except LookupError as error:  # offline and not cached, not a BRIGHT domain, a query it lacks
+                note += f"\n\n**No released reasoning**: {shown_error(error)}. {model_label(spec)} reasons instead."
+            else:
+                started = time.perf_counter()
+                comparison = compare(corpus.domain, index, query, text, **options)
+                cost = cost_markdown(None, False, hardware(), searched_by, time.perf_counter() - started,
+                                     released=RELEASED[source].label)
+                yield (text, f"{scores_markdown(comparison)}{note}\n\n{cost}", gold_moves_markdown(comparison),
+                       raw_column, results_html(comparison.reasoned, "reasoned"))
+                return
         yield ("", scores_markdown(comparison) + note, "", raw_column,
-               results_html(None, "reasoned", f"waiting for {spec} to reason..."))
+               results_html(None, "reasoned", f"waiting for {model_label(spec)} to reason..."))
         text, shown_at = "", 0.0
         # a place in the bounded line while loading, waiting and generating: LineFull (told at once) past it
         with MODEL_LINE.place() if needs_model(spec) else nullcontext(), POOL.lease(spec, settings) as reasoner:
@@ -176,13 +225,21 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
             row = reasoner.cached(query)
         started = time.perf_counter()
         comparison = compare(corpus.domain, index, query, text, **options)
-        cost = cost_markdown(row, generated, hardware(), time.perf_counter() - started, reveal_cache=not POLICY.public)
+        cost = cost_markdown(row, generated, hardware(), searched_by, time.perf_counter() - started,
+                             reveal_cache=not POLICY.public)
         yield (text, f"{scores_markdown(comparison)}{note}\n\n{cost}", gold_moves_markdown(comparison),
-               results_html(comparison.raw, "raw"), results_html(comparison.reasoned, "reasoned"))
+               raw_column, results_html(comparison.reasoned, "reasoned"))
     except LineFull as full:  # the raw results stay; the reasoned column says why there is no reasoning
         yield "", f"**{full}**", "", raw_column, results_html(None, "reasoned", str(full))
     except Exception as error:  # raw results found before the failure stay; nothing stale from an earlier search
         yield "", _failure(error), "", raw_column, results_html(None, "reasoned", "no reasoning: see the error")
+
+
+def stopped(reasoned_column: str):
+    """Stop pressed: a reasoned column still waiting says so; the reasoning written so far stays in its box."""
+    if "data-doc-id" in (reasoned_column or ""):
+        return gr.skip()  # the search had finished: its results stay
+    return results_html(None, "reasoned", "stopped: the reasoning written so far stays above; Search starts again")
 
 
 def _searched_query(query: str, domain: Domain) -> tuple[str, str]:
@@ -196,7 +253,7 @@ def _searched_query(query: str, domain: Domain) -> tuple[str, str]:
 
 # ------------------------------------------------------------------------------------------------ evaluate
 def evaluate(files, corpus_files, name, hub_domains, limit, source, model, reasoning_file, max_new_tokens,
-             scoring, session_ids, mode="replace", retriever="bm25", progress=gr.Progress(track_tqdm=True)):
+             scoring, session_ids, mode="replace", retriever="bm25", progress=gr.Progress()):
     """Run an evaluation, streaming progress; every finished domain's results stay shown and downloadable.
 
     Yields (status, summary table, bars, scatter, histogram, gained, lost, downloads, session ids, corpus list).
@@ -228,6 +285,9 @@ def _evaluate(files, corpus_files, name, hub_domains, limit, source, model, reas
     except Exception as error:
         yield (_failure(error, uploads), *unchanged, session_ids, gr.skip())
         return
+    # A new run clears the last one's results at once: nothing on the page belongs to another run. One progress
+    # figure (the pipeline's, not also every tqdm bar beneath it: gr.Progress without track_tqdm).
+    yield ("**starting**", None, None, None, None, "", "", None, session_ids, gr.skip())
     shown_reports, known_corpora = 0, 0
     for update in job.run(data):
         progress(update.fraction, desc=update.message)
@@ -248,7 +308,7 @@ def _evaluate(files, corpus_files, name, hub_domains, limit, source, model, reas
 
 
 def _status(update) -> str:
-    lines = [f"**Error**: {update.error}" if update.error else f"**{update.message}**"]
+    lines = [error_markdown(update.error) if update.error else f"**{update.message}**"]
     if update.error and update.reports:
         lines.append(f"The results of the {len(update.reports)} finished domain(s) are kept below.")
     lines += [f"- {warning}" for warning in update.warnings]
@@ -314,17 +374,17 @@ INTRO = """# tsqr: query reasoning for BM25
 A small language model *reasons* about your question before BM25 searches (TongSearch QR, Qin et al. 2025,
 [arXiv 2506.11603](https://arxiv.org/abs/2506.11603)). Compare what BM25 finds for the raw query and for the
 reasoning, on the bundled demo corpus, your documents, or a BRIGHT domain loaded in the Evaluate tab."""
-MODEL_HELP = ('"default" (embedded SmolLM2-135M), "none" (no reasoning), a Hugging Face id, a local checkpoint '
-              "folder or .gguf, or the URL of an OpenAI-compatible server")
+MODEL_HELP = ('"default" (embedded SmolLM2-135M, untrained), "none" (no reasoning), a Hugging Face id, a local '
+              "checkpoint folder or .gguf, or the URL of an OpenAI-compatible server")
 
 
-def _model_selector() -> gr.Dropdown:
+def _model_selector(elem_id: str) -> gr.Dropdown:
     """Any model typed in when local; in public mode only the host's (the handlers check it again)."""
     if POLICY.public:
-        return gr.Dropdown(list(POLICY.models), value=POLICY.models[0], label="Model",
-                           info="the models this server offers")
-    return gr.Dropdown(model_choices(), value=configured_model(), allow_custom_value=True, label="Model",
-                       info=MODEL_HELP)
+        return gr.Dropdown(labelled_models(list(POLICY.models)), value=POLICY.models[0], label="Model",
+                           info="the models this server offers", elem_id=elem_id)
+    return gr.Dropdown(labelled_models(model_choices()), value=configured_model(), allow_custom_value=True,
+                       label="Model", info=MODEL_HELP, elem_id=elem_id)
 
 
 def _retrieval_options() -> tuple[gr.Radio, gr.Radio, gr.Radio]:
@@ -334,8 +394,10 @@ def _retrieval_options() -> tuple[gr.Radio, gr.Radio, gr.Radio]:
         retriever = gr.Radio(RETRIEVER_CHOICES, value="bm25", label="Retriever",
                              info="dense embeds the corpus once (then cached on disk)")
         scoring = gr.Radio(SCORING_CHOICES, value="bright", label="Scoring")
-        mode = gr.Radio(COMPOSITION_CHOICES, value="replace", label="BM25 searches with",
+        mode = gr.Radio(COMPOSITION_CHOICES, value="replace", label="The retriever searches with",
                         info="query + reasoning keeps the query's own words (helps small untrained models)")
+    # BM25's scoring means nothing to the dense retriever: shown only where BM25 ranks (bm25, hybrid).
+    retriever.change(lambda kind: gr.update(visible=kind != "dense"), retriever, scoring, api_visibility="private")
     return scoring, mode, retriever
 
 
@@ -346,8 +408,13 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
                                scale=2, elem_id="examples")
     query = gr.Textbox(label="Query", lines=3, placeholder="Ask something a keyword search would miss...",
                        elem_id="query")
+    looking = gr.Markdown(looking_at(POLICY.models[0] if POLICY.public else configured_model(), LIVE_SOURCE),
+                          elem_id="looking-at")
     with gr.Row():
-        model = _model_selector()
+        source = gr.Dropdown(source_choices(), value=LIVE_SOURCE, label="Reasoning from", elem_id="source",
+                             info="released reasonings show at once, for BRIGHT domains' queries")
+        model = _model_selector("model")
+    with gr.Row():
         max_tokens = gr.Slider(16, MAX_NEW_TOKENS, value=256, step=8, label="Max new tokens",
                                elem_id="search-max-tokens")
         k = gr.Slider(1, MAX_RESULTS, value=10, step=1, label="Results per column")
@@ -360,8 +427,8 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
         uploads = gr.File(file_count="multiple", file_types=[".parquet", ".jsonl", ".json", ".gz"], label="Documents")
         load = gr.Button("Load documents")
         load_status = gr.Markdown()
-    reasoning = gr.Textbox(label="Reasoning (streams in as the model writes)", lines=6, interactive=False,
-                           elem_id="reasoning")
+    reasoning = gr.Textbox(label="Reasoning (a released one at once; a live model's streams in as it writes)",
+                           lines=6, interactive=False, elem_id="reasoning")
     info = gr.Markdown()
     moves = gr.Markdown()
     with gr.Row(equal_height=False):
@@ -377,12 +444,15 @@ def _search_tab(session_ids: gr.State) -> gr.Dropdown:
     examples.select(lambda picked: picked, examples, query, api_visibility="private")
     load.click(load_documents, [uploads, session_ids], [load_status, session_ids, corpus], api_name="load_documents",
                concurrency_limit=UPLOAD_CONCURRENCY, concurrency_id="load_documents")
+    gr.on([source.change, model.change], looking_at, [model, source], looking, api_visibility="private")
+    source.change(lambda chosen: (gr.update(visible=chosen == LIVE_SOURCE),) * 2, source, [model, max_tokens],
+                  api_visibility="private")
     searching = gr.on([run.click, query.submit], search,
-                      [query, corpus, model, max_tokens, k, scoring, mode, retriever],
+                      [query, corpus, model, max_tokens, k, scoring, mode, retriever, source],
                       [reasoning, info, moves, raw_column, reasoned_column], api_name="search",
                       show_progress_on=reasoning, concurrency_limit=RAW_SEARCH_SLOTS + POLICY.max_model_queue,
                       concurrency_id="search")
-    stop.click(None, cancels=[searching])
+    stop.click(stopped, reasoned_column, reasoned_column, cancels=[searching], api_visibility="private")
     return corpus
 
 
@@ -402,7 +472,7 @@ def _evaluate_tab(session_ids: gr.State, search_corpus: gr.Dropdown) -> None:
         limit = gr.Number(0, precision=0, minimum=0, label="Only the first N queries (0 = all)")
     with gr.Row():
         source = gr.Radio([REASONING_MODEL, REASONING_FILE], value=REASONING_MODEL, label="Reasoning source")
-        model = _model_selector()
+        model = _model_selector("evaluate-model")
         max_tokens = gr.Slider(16, MAX_NEW_TOKENS, value=256, step=8, label="Max new tokens")
     with gr.Row():
         reasoning_file = gr.File(label="Precomputed reasonings: TongSearch JSON, BRIGHT <model>_reason, tsqr cache",

@@ -81,9 +81,9 @@ def test_a_long_id_is_cut_for_display_and_stays_escaped():
 def test_public_mode_shows_a_cached_reasoning_as_its_generation():
     row = CacheRow(key="k", query="why", text="because", model="m", template="tongsearch", new_tokens=64,
                    seconds=2.0)
-    generated = cost_markdown(row, True, "CPU", 0.004)
-    assert cost_markdown(row, False, "CPU", 0.004, reveal_cache=False) == generated  # nothing to learn from
-    assert "from the reasoning cache" in cost_markdown(row, False, "CPU", 0.004)  # a local user still sees it
+    generated = cost_markdown(row, True, "CPU", "BM25", 0.004)
+    assert cost_markdown(row, False, "CPU", "BM25", 0.004, reveal_cache=False) == generated  # nothing to learn from
+    assert "from the reasoning cache" in cost_markdown(row, False, "CPU", "BM25", 0.004)  # a local user still sees it
 
 
 def _upload(folder: Path, query_chars: int) -> tuple[Path, Path]:

@@ -68,3 +68,12 @@ def test_the_store_indexes_uploads_in_the_worker_and_remembers_a_refusal(tmp_pat
     assert time.monotonic() - begun < 0.5
     pinned = store.add(Domain("demo", [], DOCUMENTS), "demo", pinned=True)
     assert store.index(pinned.id, progress=False).loaded_from is None  # the host's own: built here, in-process
+
+
+def test_the_embedding_worker_reports_its_count_to_the_waiting_visitor():
+    """The child writes "done total" after each batch; the parent relays it, and always hears the last one."""
+    documents = [Document(f"d{n}", f"note {n} about tides, bread and ice") for n in range(70)]
+    counts: list[tuple[int, int]] = []
+    embed_in_worker(documents, "dense", seconds=300, on_progress=lambda done, total: counts.append((done, total)))
+    assert counts and counts[-1] == (70, 70)
+    assert all(total == 70 for _, total in counts) and [done for done, _ in counts] == sorted(d for d, _ in counts)

@@ -195,6 +195,15 @@ def test_identity_name_and_slug_are_readable_and_file_safe():
     assert "/" not in identity.slug and identity.slug.endswith("server-abcdef01")
 
 
+def test_a_row_that_used_every_allowed_token_reads_as_cut_at_the_limit():
+    def row(new_tokens, settings):
+        return CacheRow(key="k", query="q", text="t", model="m", template="x", settings=settings, new_tokens=new_tokens)
+
+    assert row(256, {"max_new_tokens": 256}).reached_token_limit
+    assert not row(255, {"max_new_tokens": 256}).reached_token_limit
+    assert not row(0, {}).reached_token_limit  # an imported reasoning records no count: not called cut
+
+
 # ---------------------------------------------------------------- rows checked field by field, caps, pruning
 
 @pytest.mark.parametrize("fields, problem", [

@@ -24,7 +24,7 @@ import re
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -151,9 +151,20 @@ class CorpusStore:
                 self._building.pop(corpus.content_key, None)
         return index
 
-    def retriever(self, corpus_id: str, spec: str, scoring: str = "bright") -> "Retriever":
+    def ready(self, corpus_id: str, spec: str, scoring: str = "bright") -> bool:
+        """True when `retriever(corpus_id, spec, scoring)` answers at once (BM25's index, or a retriever built)."""
+        spec = str(parse_retriever_spec(spec))
+        corpus = self.get(corpus_id)
+        with self._lock:
+            if spec == "bm25":
+                return corpus.content_key in self._indexes
+            return (corpus.content_key, spec, scoring) in self._retrievers
+
+    def retriever(self, corpus_id: str, spec: str, scoring: str = "bright",
+                  on_progress: Callable[[int, int], None] | None = None) -> "Retriever":
         """The corpus's retriever named `spec` (tsqr.retrieval) ranking with BM25 `scoring`: built once (dense
-        document embeddings from their disk cache when known) over the shared index, and shared by every session."""
+        document embeddings from their disk cache when known) over the shared index, and shared by every session.
+        The caller that builds it hears `on_progress(documents embedded, total)`, from a worker process too."""
         spec = str(parse_retriever_spec(spec))
         index = self.index(corpus_id, progress=False)
         corpus = self.get(corpus_id)
@@ -170,9 +181,9 @@ class CorpusStore:
                 if self.work is not None and not corpus.pinned:
                     self._remembering_refusal(f"{corpus.content_key} {spec}", lambda: embed_in_worker(
                         corpus.domain.documents, spec, domain=corpus.domain.name, seconds=self.work.seconds,
-                        max_documents=self.work.embedded_documents))
+                        max_documents=self.work.embedded_documents, on_progress=on_progress))
                 known = build_retriever(spec, corpus.domain.documents, bm25_index=index, domain=corpus.domain.name,
-                                        scoring=scoring, progress=False)  # the embeddings from the cache now
+                                        scoring=scoring, progress=False, on_progress=on_progress)  # worker: cached
                 with self._lock:
                     if any(c.content_key == corpus.content_key for c in self._corpora.values()):
                         self._retrievers[key] = known

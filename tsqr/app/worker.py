@@ -26,7 +26,8 @@ import pickle
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -90,12 +91,53 @@ def index_in_worker(documents: Sequence[Document], cache: Path | None = None,
 
 
 def embed_in_worker(documents: Sequence[Document], spec: str, *, domain: str | None = None,
-                    seconds: float | None = None, max_documents: int | None = None) -> None:
+                    seconds: float | None = None, max_documents: int | None = None,
+                    on_progress: Callable[[int, int], None] | None = None) -> None:
     """Embed `documents` for the dense model of retriever `spec` into the embeddings cache, in a child process
-    within `seconds`; a corpus not cached yet with more than `max_documents` is refused (WorkRefused)."""
-    job = {"kind": "embed", "documents": list(documents), "spec": spec, "domain": domain,
-           "max_documents": max_documents}
-    _run(job, seconds, f"embedding {len(documents):,} documents")
+    within `seconds`; a corpus not cached yet with more than `max_documents` is refused (WorkRefused).
+    `on_progress(done, total)` hears the child's count, which it writes to a file of this call's private folder."""
+    with tempfile.TemporaryDirectory(prefix="tsqr-embed-") as private:
+        counts = Path(private) / "progress"
+        job = {"kind": "embed", "documents": list(documents), "spec": spec, "domain": domain,
+               "max_documents": max_documents, "progress": str(counts)}
+        finished = threading.Event()
+        relay = threading.Thread(target=_relay_counts, args=(counts, finished, on_progress), daemon=True)
+        if on_progress is not None:
+            relay.start()
+        try:
+            _run(job, seconds, f"embedding {len(documents):,} documents")
+        finally:
+            finished.set()
+            if relay.is_alive():
+                relay.join()
+
+
+def _relay_counts(counts: Path, finished: threading.Event, on_progress: Callable[[int, int], None]) -> None:
+    """Pass the child's latest "done total" line to `on_progress` every half second, and once more when
+    `finished` (so its last count is heard)."""
+    while True:
+        last = finished.wait(0.5)
+        try:
+            done, total = (int(part) for part in counts.read_text().split())
+        except (OSError, ValueError):  # not written yet, or caught between write and rename
+            pass
+        else:
+            on_progress(done, total)
+        if last:
+            return
+
+
+def _count_writer(path: str | None) -> Callable[[int, int], None] | None:
+    """The child's progress callback: "done total" written to `path` through a rename, so never read half done."""
+    if not path:
+        return None
+
+    def write(done: int, total: int) -> None:
+        partial = Path(f"{path}.part")
+        partial.write_text(f"{done} {total}")
+        os.replace(partial, path)
+
+    return write
 
 
 def _index_job(job: dict) -> dict:
@@ -126,7 +168,7 @@ def _embed_job(job: dict) -> dict:
     if not cached and limit is not None and len(documents) > limit:
         raise WorkRefused(f"dense retrieval embeds at most {limit:,} documents per request on this server "
                           f"({EMBEDDED_DOCS_ENV}); this corpus has {len(documents):,}: choose bm25")
-    load_or_encode(documents, encoder, progress=False)
+    load_or_encode(documents, encoder, progress=False, on_progress=_count_writer(job.get("progress")))
     return {"cached": cached}
 
 

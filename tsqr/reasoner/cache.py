@@ -73,6 +73,13 @@ class CacheRow:
     new_tokens: int = 0
     seconds: float = 0.0
 
+    @property
+    def reached_token_limit(self) -> bool:
+        """True when generation wrote max_new_tokens tokens: it was stopped there, so the text is likely cut (the
+        rule an OpenAI server's finish_reason "length" follows; rows of imported reasonings record no count)."""
+        limit = self.settings.get("max_new_tokens")
+        return isinstance(limit, int) and self.new_tokens > 0 and self.new_tokens >= limit
+
     @classmethod
     def from_json(cls, data: Any, where: str, limits: Limits | None = None) -> "CacheRow":
         """The row a parsed JSON line holds; ValueError naming `where` and the first field that is missing, of

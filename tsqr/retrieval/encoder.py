@@ -12,7 +12,7 @@ sentence-transformers does within one call) while tsqr's own progress bar counts
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,8 +96,10 @@ class Encoder:
                                     normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
 
-    def encode_documents(self, texts: Sequence[str], progress: bool = True) -> np.ndarray:
-        """One unit row per text, in input order, encoded batch by batch under a progress bar."""
+    def encode_documents(self, texts: Sequence[str], progress: bool = True,
+                         on_progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """One unit row per text, in input order, encoded batch by batch under a progress bar; `on_progress(done,
+        total)` is called before the first batch and after each (the app shows it while a visitor waits)."""
         from tqdm.auto import tqdm
 
         if len(texts) == 0:
@@ -106,10 +108,14 @@ class Encoder:
         rows: list[np.ndarray] = []
         with tqdm(total=len(texts), desc=f"Embedding documents ({self.model_name})", unit="doc",
                   disable=not progress) as bar:
+            if on_progress:
+                on_progress(0, len(texts))
             for start in range(0, len(order), self.batch_size):
                 batch = order[start:start + self.batch_size]
                 rows.append(self._encode([texts[i] for i in batch], self.document_instruction))
                 bar.update(len(batch))
+                if on_progress:
+                    on_progress(min(start + len(batch), len(texts)), len(texts))
         matrix = np.empty((len(texts), rows[0].shape[1]), dtype=np.float32)
         matrix[np.array(order)] = np.concatenate(rows)
         return matrix

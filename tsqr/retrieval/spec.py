@@ -12,7 +12,7 @@ colon separates kind from model, so a model path may hold colons.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -102,14 +102,16 @@ def build_retriever(spec: RetrieverSpec | str, documents: Sequence[Document], *,
                     domain: str | None = None, long: bool = False, method: str = "rrf", weight: float = 0.5,
                     scoring: str = "bright", device: str | None = None, batch_size: int = 32,
                     cache: Path | None = None, progress: bool = True,
-                    query_instruction: str | None = None) -> "Retriever":
+                    query_instruction: str | None = None,
+                    on_progress: Callable[[int, int], None] | None = None) -> "Retriever":
     """The retriever `spec` names over `documents`.
 
     bm25 searches the BM25 index (`bm25_index` when given, else tsqr.bm25.load_or_build's) with `scoring`; dense
     embeds the corpus (or reads it from the cache) with the model's instructions for `domain` (long: BRIGHT's
     long-document wording); hybrid adds BM25 scored by `scoring` and fuses by `method` with dense share `weight`.
     `cache` is the embeddings folder (default: tsqr's). Every kind is searched alike (tsqr.retrieval.base).
-    `query_instruction` replaces the model table's query instruction (dense and hybrid only).
+    `query_instruction` replaces the model table's query instruction (dense and hybrid only). `on_progress(done,
+    total)` follows the documents being embedded, if they are.
     """
     if isinstance(spec, str):
         spec = parse_retriever_spec(spec)
@@ -122,7 +124,7 @@ def build_retriever(spec: RetrieverSpec | str, documents: Sequence[Document], *,
         return BM25Retriever(bm25_index, scoring)
     encoder = Encoder(spec.model, domain=domain, long=long, device=device, batch_size=batch_size,
                       query_instruction=query_instruction)
-    dense = DenseRetriever(documents, encoder, cache=cache, progress=progress)
+    dense = DenseRetriever(documents, encoder, cache=cache, progress=progress, on_progress=on_progress)
     if spec.kind == "dense":
         return dense
     return HybridRetriever(bm25_index, dense, method, weight, scoring=scoring)
