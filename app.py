@@ -24,17 +24,25 @@ from pathlib import Path
 
 import gradio as gr
 
-from tsqr.app.charts import SUMMARY_HEADERS, biggest_changes, delta_histogram, domain_bars, query_scatter, summary_table
+from tsqr.app.charts import (
+    SUMMARY_HEADERS,
+    biggest_changes,
+    delta_histogram,
+    domain_bars,
+    query_scatter,
+    summary_table,
+    systems_scatter,
+)
 from tsqr.app.choices import COMPOSITION_CHOICES, RETRIEVER_CHOICES, SCORING_CHOICES, checked_retriever
+from tsqr.app.comparison import ComparisonJob, SystemsChoice, comparison_markdown, comparison_status, frontier_chart
 from tsqr.app.corpora import CorpusStore, load_demo, load_uploaded_documents, shown_error
 from tsqr.app.evaluation import DataChoice, EvaluationJob, ReasoningChoice
-from tsqr.app.gradio_cache import empty_gradio_cache, own_gradio_cache
+from tsqr.app.gradio_cache import own_gradio_cache, sweep_gradio_caches
 from tsqr.app.models import (
     POOL,
     SEARCH_TURNS,
     configured_model,
     model_choices,
-    needs_generation,
     needs_model,
     on_gpu,
     stream_reasoning,
@@ -44,6 +52,7 @@ from tsqr.app.render import CSS, changes_html, cost_markdown, gold_moves_markdow
 from tsqr.app.search import compare, find_example
 from tsqr.app.turns import Line, LineFull
 from tsqr.bright import BRIGHT_DOMAINS
+from tsqr.compare import TESTS
 from tsqr.evaluate import EvaluationConfig, format_costs
 from tsqr.reasoner import GenerationSettings
 from tsqr.reasoner.hardware import hardware
@@ -154,7 +163,7 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
         text, shown_at = "", 0.0
         # a place in the bounded line while loading, waiting and generating: LineFull (told at once) past it
         with MODEL_LINE.place() if needs_model(spec) else nullcontext(), POOL.lease(spec, settings) as reasoner:
-            generated = needs_generation(reasoner, query)  # the model is loaded here, in the main process
+            generated = reasoner.needs_generation(query)  # the model is loaded here, in the main process
             with SEARCH_TURNS.ticket() if generated else nullcontext() as ticket:
                 for ahead in ticket.waiting(TURN_POLL_S) if ticket else ():
                     yield ("", gr.skip(), gr.skip(), gr.skip(),
@@ -164,8 +173,7 @@ def search(query: str, corpus_id: str, model: str, max_new_tokens: float, k: flo
                     if time.monotonic() - shown_at > STREAM_REFRESH_S:
                         shown_at = time.monotonic()
                         yield text, gr.skip(), gr.skip(), gr.skip(), gr.skip()
-            cache = getattr(reasoner, "cache", None)
-            row = cache.get(reasoner.key(query)) if cache is not None else None
+            row = reasoner.cached(query)
         started = time.perf_counter()
         comparison = compare(corpus.domain, index, query, text, **options)
         cost = cost_markdown(row, generated, hardware(), time.perf_counter() - started, reveal_cache=not POLICY.public)
@@ -248,6 +256,57 @@ def _status(update) -> str:
     if costs:
         lines += ["", "**Reasoning cost**"] + [f"- {line}" for line in costs.splitlines()]
     return "\n".join(lines)
+
+
+def compare_systems(files, corpus_files, name, hub_domains, limit, models, reasoning_files, human, retrievers,
+                    modes, test, alpha, max_new_tokens, scoring, session_ids):
+    """Compare several systems on the chosen data, streaming progress; the tables, the frontier and the pair of
+    systems for the per-query scatter follow every finished domain.
+
+    Yields (status, tables, frontier, x system, y system, scatter, downloads, per-query scores, session ids,
+    corpus list). Downloads live in a folder deleted when the run ends, as `evaluate`'s do.
+    """
+    with tempfile.TemporaryDirectory(prefix="tsqr-comparison-") as out_dir:
+        yield from _compare_systems(files, corpus_files, name, hub_domains, limit, models, reasoning_files, human,
+                                    retrievers, modes, test, alpha, max_new_tokens, scoring, session_ids,
+                                    Path(out_dir))
+
+
+def _compare_systems(files, corpus_files, name, hub_domains, limit, models, reasoning_files, human, retrievers,
+                     modes, test, alpha, max_new_tokens, scoring, session_ids, out_dir: Path):
+    uploads = [Path(f) for f in [*(files or []), *(corpus_files or []), *(reasoning_files or [])]]
+    unchanged = (gr.skip(),) * 7
+    try:
+        data = DataChoice(tuple(Path(f) for f in files or []), tuple(Path(f) for f in corpus_files or []),
+                          name or "", POLICY.check_hub_domains(hub_domains or []), int(limit or 0))
+        choice = SystemsChoice(tuple(POLICY.check_model(m) for m in models or []),
+                               tuple(Path(f) for f in reasoning_files or []), bool(human),
+                               tuple(checked_retriever(r) for r in retrievers or ["bm25"]),
+                               tuple(modes or ["replace"]), scoring, _settings(max_new_tokens), test,
+                               float(0.05 if alpha is None else alpha))
+        job = ComparisonJob(STORE, out_dir, choice, public=POLICY.public, max_query_chars=POLICY.max_query_chars)
+    except Exception as error:
+        yield (_failure(error, uploads), *unchanged, session_ids, gr.skip())
+        return
+    shown_domains = known_corpora = 0
+    for update in job.run(data):
+        corpora = gr.skip()
+        last = update.done or bool(update.error)
+        if len(update.corpus_ids) > known_corpora or (last and update.corpus_ids):
+            known_corpora = len(update.corpus_ids)
+            session_ids = list(dict.fromkeys([*session_ids, *update.corpus_ids]))
+            corpora = corpus_dropdown(session_ids, update.corpus_ids[-1])
+        results = unchanged
+        experiment = update.experiment
+        finished = len(experiment.finished_domains) if experiment is not None else 0
+        if finished > shown_domains or (last and finished):
+            shown_domains = finished
+            labels, scores = [s.label for s in experiment.systems], experiment.scores()
+            x, y = labels[0], labels[-1]
+            results = (comparison_markdown(experiment), frontier_chart(experiment),
+                       gr.Dropdown(labels, value=x), gr.Dropdown(labels, value=y), systems_scatter(scores, x, y),
+                       [str(path) for path in update.files], scores)
+        yield (comparison_status(update), *results, session_ids, corpora)
 
 
 # ------------------------------------------------------------------------------------------------ interface
@@ -369,6 +428,45 @@ def _evaluate_tab(session_ids: gr.State, search_corpus: gr.Dropdown) -> None:
                         concurrency_limit=EVALUATION_CONCURRENCY, concurrency_id="evaluate")
     stop.click(None, cancels=[running])
 
+    gr.Markdown("## Compare systems\nThe raw query, every model and reasoning file chosen here, under every "
+                "retriever and composition, on the data above: one table per measure (systems by domains, "
+                "↑/↓ where a system differs from the raw query with the first retriever by a paired test, "
+                "Holm-corrected), the cost-quality frontier, and any two systems query by query.")
+    with gr.Row():
+        models = gr.Dropdown(list(POLICY.models) if POLICY.public else model_choices(), multiselect=True,
+                             allow_custom_value=not POLICY.public, label="Models", elem_id="compare-models")
+        reasoning_files = gr.File(file_count="multiple", label="Reasoning files (one system each)",
+                                  elem_id="compare-reasoning-files")
+        human = gr.Checkbox(label="the corpus's own reasoning field (human-written)", elem_id="compare-human")
+    with gr.Row():
+        retrievers = gr.CheckboxGroup(RETRIEVER_CHOICES, value=["bm25"], label="Retrievers",
+                                      elem_id="compare-retrievers")
+        modes = gr.CheckboxGroup(COMPOSITION_CHOICES, value=["replace"], label="Compositions")
+        test = gr.Radio(list(TESTS), value="t", label="Paired test (t, Wilcoxon, none)")
+        alpha = gr.Number(0.05, minimum=0.001, maximum=0.5, label="alpha")
+    compare_button = gr.Button("Compare", variant="primary", elem_id="compare-button")
+    compare_status = gr.Markdown(min_height=40, elem_id="compare-status")
+    compare_table = gr.Markdown(elem_id="compare-table")
+    with gr.Row():
+        frontier = gr.Plot(label="Cost-quality frontier", elem_id="compare-frontier")
+        with gr.Column():
+            with gr.Row():
+                x_system = gr.Dropdown([], label="x: system", elem_id="compare-x")
+                y_system = gr.Dropdown([], label="y: system", elem_id="compare-y")
+            pair = gr.Plot(label="Per query", elem_id="compare-scatter")
+    compare_downloads = gr.File(label="Downloads: results.json, table.md, table.tex, table.csv, frontier.html",
+                                file_count="multiple", interactive=False)
+    scores = gr.State({})
+    comparing = compare_button.click(
+        compare_systems, [files, corpus_files, name, hub, limit, models, reasoning_files, human, retrievers, modes,
+                          test, alpha, max_tokens, scoring, session_ids],
+        [compare_status, compare_table, frontier, x_system, y_system, pair, compare_downloads, scores, session_ids,
+         search_corpus], api_name="compare", show_progress_on=compare_status,
+        concurrency_limit=EVALUATION_CONCURRENCY, concurrency_id="evaluate")
+    for chooser in (x_system, y_system):
+        chooser.change(systems_scatter, [scores, x_system, y_system], pair, api_name=False)
+    stop.click(None, cancels=[comparing])
+
 
 def _footer() -> str:
     mode = (f" Public mode: models {', '.join(POLICY.models)}; queries up to {POLICY.max_query_chars:,} characters."
@@ -395,8 +493,8 @@ demo = build_demo()
 
 
 def launch(**options):
-    """Serve `demo` with the app's queue, upload limit, theme and CSS; `options` go to `Blocks.launch`. The app's
-    own Gradio cache folder is emptied first, whatever ended the last run (tsqr.app.gradio_cache).
+    """Serve `demo` with the app's queue, upload limit, theme and CSS; `options` go to `Blocks.launch`. What
+    earlier runs left in their Gradio cache folders is removed first, however they ended (tsqr.app.gradio_cache).
 
     The policy follows the address served: listening beyond loopback turns public mode on, and the interface is
     rebuilt to offer only the host's choices.
@@ -407,8 +505,8 @@ def launch(**options):
         POLICY = policy
         STORE.work, MODEL_LINE.capacity = POLICY.work_bounds, POLICY.max_model_queue
         demo = build_demo()
-    removed = empty_gradio_cache(GRADIO_CACHE)  # whatever ended the last run, its uploads and downloads go
-    log.info("Gradio cache %s: %d entries left by a previous run removed", GRADIO_CACHE, removed)
+    removed = sweep_gradio_caches(GRADIO_CACHE)  # whatever ended earlier runs, their uploads and downloads go
+    log.info("Gradio cache %s: %d entries left by earlier runs removed", GRADIO_CACHE, removed)
     if POLICY.public:
         POOL.pin(POLICY.models)
         log.info("public mode: models %s, hub domains %s", ", ".join(POLICY.models), ", ".join(POLICY.hub_domains))

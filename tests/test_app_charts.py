@@ -11,6 +11,7 @@ from tsqr.app.search import Comparison, GoldMove, ResultRow, SideResults
 from tsqr.bm25 import Index
 from tsqr.evaluate import EvaluationConfig, evaluate_domain
 from tsqr.records import Document, Domain, Example
+from tsqr.retrieval import BM25Retriever
 
 TOPICS = {"tide": "moon gravity ocean tides", "yeast": "yeast ferments sugar into ethanol",
           "rust": "iron oxidises with water and oxygen", "volcano": "magma erupts through the crust"}
@@ -23,8 +24,8 @@ def _report(name: str, reasonings: dict[str, str]):
     examples = [Example(f"{name}-{topic}", f"why does this happen {topic} question", (f"{topic}-gold",))
                 for topic in TOPICS]
     domain = Domain(name, examples, documents)
-    texts = {f"{name}-{topic}": text for topic, text in reasonings.items()}
-    return evaluate_domain(domain, Index.build(documents, progress=False), texts,
+    texts = {f"{name}-{topic}": (text,) for topic, text in reasonings.items()}
+    return evaluate_domain(domain, BM25Retriever(Index.build(documents, progress=False)), texts,
                            EvaluationConfig(measures=MEASURES), progress=False)
 
 

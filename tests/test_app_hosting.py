@@ -4,40 +4,64 @@ queries cut to the query bound before any reasoning. (The same through the runni
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tsqr.app.corpora import CorpusStore
 from tsqr.app.evaluation import DataChoice, EvaluationJob, ReasoningChoice
-from tsqr.app.gradio_cache import empty_gradio_cache, own_gradio_cache
+from tsqr.app.gradio_cache import own_gradio_cache, sweep_gradio_caches
 from tsqr.app.highlight import Snippet
 from tsqr.app.render import SHOWN_ID_CHARS, cost_markdown, results_html
 from tsqr.app.search import ResultRow, SideResults
 from tsqr.evaluate import EvaluationConfig
 from tsqr.reasoner import CacheRow
 
+ROOT = Path(__file__).resolve().parents[1]
 
-def test_the_app_keeps_gradio_files_in_a_folder_of_its_own_per_port(tmp_path):
-    env = {"GRADIO_TEMP_DIR": str(tmp_path), "GRADIO_SERVER_PORT": "7861"}
+
+def test_each_run_keeps_gradio_files_in_a_folder_of_its_own(tmp_path):
+    env = {"GRADIO_TEMP_DIR": str(tmp_path)}
     folder = own_gradio_cache(env)
-    assert folder == tmp_path / "tsqr-gradio-7861" and folder.is_dir() and env["GRADIO_TEMP_DIR"] == str(folder)
-    assert own_gradio_cache(env) == folder  # asked again (a second import): the same folder, not one inside it
-    assert own_gradio_cache({"GRADIO_TEMP_DIR": str(tmp_path)}).name == "tsqr-gradio-7860"  # Gradio's default port
+    assert folder == tmp_path / f"tsqr-gradio-{os.getpid()}" and folder.is_dir()
+    assert env["GRADIO_TEMP_DIR"] == str(folder)
+    assert own_gradio_cache(env) == folder  # asked again (a second import, a child): the same folder
 
 
-def test_emptying_removes_what_a_killed_run_left_and_nothing_else(tmp_path):
-    folder = own_gradio_cache({"GRADIO_TEMP_DIR": str(tmp_path)})
-    (folder / "3f2a").mkdir()
-    (folder / "3f2a" / "upload.jsonl").write_text("{}")
-    (folder / "results.json").write_text("{}")
-    neighbour = tmp_path / "someone-else.txt"
-    neighbour.write_text("keep me")
-    (folder / "link").symlink_to(tmp_path)  # a link is removed, never followed
-    assert empty_gradio_cache(folder) == 3
-    assert list(folder.iterdir()) == [] and neighbour.read_text() == "keep me"
-    with pytest.raises(ValueError, match="not a tsqr Gradio cache folder"):
-        empty_gradio_cache(tmp_path)  # any other folder is refused
+def _run_elsewhere(base: Path, *, stay: bool) -> subprocess.Popen:
+    """Another process that takes its own tsqr Gradio folder under `base`, writes a file, and lives on (stay) or
+    is killed with SIGKILL once the file is there."""
+    code = ("import os, sys, time; from tsqr.app.gradio_cache import own_gradio_cache; "
+            "folder = own_gradio_cache(); (folder / 'upload.jsonl').write_text('{}'); print(folder, flush=True); "
+            "time.sleep(600)")
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "GRADIO_TEMP_DIR": str(base), "PYTHONPATH": str(ROOT)})
+    assert Path(process.stdout.readline().strip()).is_dir()
+    if not stay:
+        process.kill()
+        process.wait()
+    return process
+
+
+def test_a_start_sweeps_what_killed_runs_left_and_nothing_else(tmp_path):
+    killed, running = _run_elsewhere(tmp_path, stay=False), _run_elsewhere(tmp_path, stay=True)
+    try:
+        neighbour = tmp_path / "someone-else.txt"
+        neighbour.write_text("keep me")
+        folder = own_gradio_cache({"GRADIO_TEMP_DIR": str(tmp_path)})
+        (folder / "stale").mkdir()  # a reused pid may find files in its own folder
+        assert sweep_gradio_caches(folder) == 3  # its own stale folder, the killed run's folder and file
+        assert not (tmp_path / f"tsqr-gradio-{killed.pid}").exists() and list(folder.iterdir()) == []
+        assert (tmp_path / f"tsqr-gradio-{running.pid}" / "upload.jsonl").is_file()  # a live app's files stay
+        assert neighbour.read_text() == "keep me"
+        with pytest.raises(ValueError, match="not a tsqr Gradio cache folder"):
+            sweep_gradio_caches(tmp_path)  # any other folder is refused
+    finally:
+        running.kill()
+        running.wait()
 
 
 def _side(doc_id: str) -> SideResults:
@@ -78,7 +102,7 @@ def test_uploaded_queries_are_cut_like_typed_ones_before_anything_uses_them(tmp_
     store = CorpusStore(index_cache=tmp_path / "indexes")
     job = EvaluationJob(store, tmp_path / "out", EvaluationConfig(measures=("nDCG@10",)), ReasoningChoice(),
                         max_query_chars=100)
-    for update in job.run(DataChoice(files=_upload(tmp_path / "upload", 50_000))):
+    for update in job.run(DataChoice(files=_upload(tmp_path / "upload", 10_000))):  # within tsqr.bright's own cap
         pass
     assert update.done and not update.error
     assert update.warnings == ["[uploaded] 1 uploaded query was cut to 100 characters (this server's "

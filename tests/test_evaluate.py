@@ -10,6 +10,7 @@ import pytest
 from tsqr.bm25 import Index
 from tsqr.evaluate import EvaluationConfig, evaluate_domain, format_table, summary_rows, write_outputs
 from tsqr.records import Document, Domain, Example
+from tsqr.retrieval import BM25Retriever
 from tsqr.trec import read_run
 
 TOPICS = {
@@ -37,12 +38,12 @@ def _domain() -> Domain:
 @pytest.fixture(scope="module")
 def domain_and_index():
     domain = _domain()
-    return domain, Index.build(domain.documents, progress=False)
+    return domain, BM25Retriever(Index.build(domain.documents, progress=False))
 
 
 def test_reasoning_that_names_the_concept_beats_the_raw_query(domain_and_index):
     domain, index = domain_and_index
-    reasonings = {f"q-{name}": text for name, text in TOPICS.items()}
+    reasonings = {f"q-{name}": (text,) for name, text in TOPICS.items()}
     report = evaluate_domain(domain, index, reasonings, progress=False)
     raw, reasoned = report.raw.mean, report.reasoned.mean
     assert reasoned["nDCG@10"] == pytest.approx(1.0)
@@ -55,7 +56,7 @@ def test_reasoning_that_names_the_concept_beats_the_raw_query(domain_and_index):
 
 def test_missing_reasonings_fall_back_to_the_raw_query(domain_and_index):
     domain, index = domain_and_index
-    report = evaluate_domain(domain, index, {"q-enzyme": TOPICS["enzyme"]}, progress=False)
+    report = evaluate_domain(domain, index, {"q-enzyme": (TOPICS["enzyme"],)}, progress=False)
     assert sorted(report.missing_reasoning) == ["q-inflation", "q-sleep", "q-tides"]
     for qid in report.missing_reasoning:
         assert report.reasoned.run[qid] == report.raw.run[qid]
@@ -63,10 +64,11 @@ def test_missing_reasonings_fall_back_to_the_raw_query(domain_and_index):
 
 def test_fusion_and_concat_modes_keep_gold_in_the_run(domain_and_index):
     domain, index = domain_and_index
-    reasonings = {f"q-{name}": text for name, text in TOPICS.items()}
+    reasonings = {f"q-{name}": (text,) for name, text in TOPICS.items()}
     for config in (EvaluationConfig(composition="fuse"), EvaluationConfig(composition="concat", repeat=2),
                    EvaluationConfig(scoring="classic")):
-        report = evaluate_domain(domain, index, reasonings, config, progress=False)
+        retriever = BM25Retriever(index.index, config.scoring)
+        report = evaluate_domain(domain, retriever, reasonings, config, progress=False)
         assert report.reasoned.mean["R@100"] == pytest.approx(1.0)
         assert report.reasoned.mean["nDCG@10"] >= report.raw.mean["nDCG@10"]
 
@@ -76,9 +78,15 @@ def test_bad_config_is_refused():
         EvaluationConfig(scoring="dense")
 
 
+def test_a_retriever_built_with_another_scoring_than_the_config_is_refused(domain_and_index):
+    domain, index = domain_and_index
+    with pytest.raises(ValueError, match="ranks with BM25 scoring 'bright', the config says 'classic'"):
+        evaluate_domain(domain, index, None, EvaluationConfig(scoring="classic"), progress=False)
+
+
 def test_outputs_match_the_report(domain_and_index, tmp_path):
     domain, index = domain_and_index
-    reasonings = {f"q-{name}": text for name, text in TOPICS.items()}
+    reasonings = {f"q-{name}": (text,) for name, text in TOPICS.items()}
     report = evaluate_domain(domain, index, reasonings, progress=False)
     rows = summary_rows([report, report])
     assert [r.domain for r in rows if r.measure == "nDCG@10"] == ["toy", "toy", "average"]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from tsqr.composition import compose_query
 from tsqr.reasoner import GenerationSettings, TEMPLATES, build_messages, get_template
 from tsqr.reasoner.backend_none import NoneReasoner
 
@@ -39,25 +38,6 @@ def test_a_query_with_braces_is_inserted_verbatim():
 def test_unknown_template_error_lists_the_known_ones():
     with pytest.raises(ValueError, match="unknown prompt template 'cot'.*tongsearch"):
         get_template("cot")
-
-
-def test_replace_mode_searches_with_the_reasoning_alone():
-    assert compose_query("tides?", "The moon pulls the ocean.") == "The moon pulls the ocean."
-
-
-def test_replace_mode_falls_back_to_the_query_when_the_reasoning_is_blank():
-    assert compose_query("tides?", "  \n") == "tides?"
-
-
-def test_concat_mode_repeats_the_query_before_the_reasoning():
-    assert compose_query("tides?", "moon gravity", mode="concat", repeat=3) == "tides? tides? tides? moon gravity"
-    assert compose_query("tides?", "", mode="concat", repeat=2) == "tides? tides?"
-
-
-@pytest.mark.parametrize("mode, repeat, message", [("append", 1, "unknown compose mode"), ("concat", 0, "repeat")])
-def test_compose_rejects_bad_settings(mode, repeat, message):
-    with pytest.raises(ValueError, match=message):
-        compose_query("q", "r", mode=mode, repeat=repeat)
 
 
 def test_settings_defaults_follow_the_paper_and_tongsearch_eval_code():
@@ -99,10 +79,6 @@ def test_empty_query_error_names_its_index():
         NoneReasoner().reason(["fine", "   "])
     with pytest.raises(ValueError, match="single string"):
         NoneReasoner().reason("not a list")
-
-
-def test_concat_repeats_the_query_once_by_default():
-    assert compose_query("tides?", "moon gravity", mode="concat") == "tides? moon gravity"
 
 
 def test_a_template_without_a_system_turn_sends_only_the_user_turn():

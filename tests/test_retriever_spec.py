@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tsqr.bm25 import Index
+from tsqr.bm25 import SCORINGS, Index
 from tsqr.records import Document
 from tsqr.retrieval import RetrieverSpec, build_retriever, parse_retriever_spec
 
@@ -46,12 +46,19 @@ def test_the_record_checks_itself() -> None:
         RetrieverSpec("dense").kind = "bm25"  # frozen
 
 
-def test_bm25_builds_or_reuses_the_bm25_index() -> None:
-    documents = [Document("a", "cats purr"), Document("b", "dogs bark")]
+def test_bm25_builds_or_reuses_the_bm25_index_and_ranks_with_its_scoring() -> None:
+    documents = [Document("a", "cats purr"), Document("b", "dogs bark"), Document("c", "cats purr purr purr")]
     index = Index.build(documents, progress=False)
-    assert build_retriever("bm25", documents, bm25_index=index) is index
+    for scoring in SCORINGS:
+        retriever = build_retriever("bm25", documents, bm25_index=index, scoring=scoring)
+        assert retriever.index is index and retriever.scoring == scoring
+        assert retriever.search_many(["purring cat", "dog"], k=2, excludes=[["c"], []], progress=False) == \
+            [index.search("purring cat", k=2, exclude=["c"], scoring=scoring),
+             index.search("dog", k=2, scoring=scoring)]
     built = build_retriever(RetrieverSpec("bm25"), documents, progress=False)
-    assert isinstance(built, Index) and built.search("purring cat", k=1)[0].doc_id == "a"
+    assert built.scoring == "bright" and built.search("purring cat", k=1) == index.search("purring cat", k=1)
+    with pytest.raises(ValueError, match="unknown BM25 scoring 'tfidf'"):
+        build_retriever("bm25", documents, bm25_index=index, scoring="tfidf")
 
 
 def test_a_query_instruction_is_refused_where_it_cannot_apply() -> None:

@@ -148,14 +148,14 @@ def test_scoring_mode_pool_composition_and_think_format_reach_the_sparse_term():
 
     def by_hand(config: RewardConfig, reasoning: str) -> tuple[float, float]:
         measure = normalised_score if config.sparse_mode == "score" else reciprocal_rank
-        composed = compose_query(REPEATED_QUERY, reasoning, config.compose_mode, config.compose_repeat)
+        composed = compose_query(REPEATED_QUERY, reasoning, config.composition, config.repeat)
         return (measure(index.scores(REPEATED_QUERY, config.scoring), positives, pool),
                 measure(index.scores(composed, config.scoring), positives, pool))
 
     for config in (RewardConfig(semantic_weight=0, scoring="classic"),
                    RewardConfig(semantic_weight=0, sparse_mode="rank"),
-                   RewardConfig(semantic_weight=0, compose_mode="concat", compose_repeat=3),
-                   RewardConfig(semantic_weight=0, scoring="classic", compose_mode="concat")):
+                   RewardConfig(semantic_weight=0, composition="concat", repeat=3),
+                   RewardConfig(semantic_weight=0, scoring="classic", composition="concat")):
         result = RewardScorer(CORPUS, config).score(REPEATED_QUERY, MIXED, ["gold"])
         assert (result.sparse_query, result.sparse_reasoning) == pytest.approx(by_hand(config, MIXED)), config
     think = RewardConfig(semantic_weight=0, think_format=True)
@@ -166,7 +166,7 @@ def test_scoring_mode_pool_composition_and_think_format_reach_the_sparse_term():
     # the choices really change the numbers here, so the checks above can tell them apart
     values = {by_hand(config, MIXED) for config in (RewardConfig(), RewardConfig(scoring="classic"),
                                                      RewardConfig(sparse_mode="rank"),
-                                                     RewardConfig(compose_mode="concat", compose_repeat=3))}
+                                                     RewardConfig(composition="concat", repeat=3))}
     assert len(values) == 4
     assert by_hand(RewardConfig(scoring="classic"), MIXED)[0] != by_hand(RewardConfig(), MIXED)[0]
 
@@ -193,7 +193,7 @@ def test_reward_defaults_to_a_completion_that_ended():
 # -- config validation -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("changes", [
     dict(min_letter_fraction=1.0), dict(min_distinct_ngrams=1.0), dict(min_letter_fraction=0.0),
-    dict(ngram=1), dict(length_target=1), dict(compose_repeat=1), dict(semantic_weight=0.0),
+    dict(ngram=1), dict(length_target=1), dict(repeat=1), dict(semantic_weight=0.0),
 ])
 def test_limits_themselves_are_valid(changes):
     RewardConfig(**changes)
@@ -203,9 +203,11 @@ def test_limits_themselves_are_valid(changes):
     (dict(min_letter_fraction=1.5), r"min_letter_fraction and min_distinct_ngrams must lie in \[0, 1\]$"),
     (dict(min_distinct_ngrams=1.5), r"min_letter_fraction and min_distinct_ngrams must lie in \[0, 1\]$"),
     (dict(min_distinct_ngrams=-0.1), r"min_letter_fraction and min_distinct_ngrams must lie in \[0, 1\]$"),
-    (dict(ngram=0), "ngram, length_target and compose_repeat must be at least 1$"),
-    (dict(length_target=0), "ngram, length_target and compose_repeat must be at least 1$"),
-    (dict(compose_repeat=0), "ngram, length_target and compose_repeat must be at least 1$"),
+    (dict(ngram=0), "ngram, length_target and repeat must be at least 1$"),
+    (dict(length_target=0), "ngram, length_target and repeat must be at least 1$"),
+    (dict(repeat=0), "ngram, length_target and repeat must be at least 1$"),
+    (dict(composition="fuse"), r"composition must be one of \('replace', 'concat'\) \(fuse has no one text to "
+                               r"score\), got 'fuse'$"),
     (dict(length_penalty=-1.0), "length_penalty must be >= 0, got -1.0$"),
     (dict(sparse_pool="web"), r"sparse_pool must be one of \('corpus', 'candidates'\), got 'web'$"),
     (dict(sparse_weight=0, semantic_weight=0),

@@ -47,12 +47,13 @@ def test_write_outputs_refuses_a_domain_name_that_would_leave_the_output_folder(
     from tsqr.bm25 import Index
     from tsqr.evaluate import EvaluationConfig, evaluate_domain, write_outputs
     from tsqr.records import Document, Domain, Example
+    from tsqr.retrieval import BM25Retriever
 
     documents = [Document("d1", "bees dance"), Document("d2", "wasps sting")]
     # A Domain built by hand, bypassing load_domain's name check: the writer must hold on its own.
     domain = Domain("../escaped", [Example("q1", "why do bees dance", ("d1",))], documents)
-    report = evaluate_domain(domain, Index.from_tokens(["d1", "d2"], [["bee", "danc"], ["wasp", "sting"]]),
-                             None, EvaluationConfig())
+    index = Index.from_tokens(["d1", "d2"], [["bee", "danc"], ["wasp", "sting"]])
+    report = evaluate_domain(domain, BM25Retriever(index), None, EvaluationConfig())
     out = tmp_path / "out"
     with pytest.raises(ValueError, match="outside"):
         write_outputs([report], out)

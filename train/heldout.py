@@ -17,6 +17,7 @@ from train.rewarding import RewardFunction, summarize
 from tsqr.evaluate import EvaluationConfig, evaluate_domain, summary_rows
 from tsqr.reasoner.settings import GenerationSettings
 from tsqr.records import Document, Domain, Example
+from tsqr.retrieval import BM25Retriever
 
 
 @dataclass
@@ -60,9 +61,11 @@ def evaluate_policy(model: Any, tokenizer: Any, examples: Sequence[TrainExample]
     reward = summarize(reward_function.score_examples(examples, texts, truncated))
     domain = Domain(name="heldout", documents=list(documents), source="training set (held-out queries)",
                     examples=[Example(id=e.id, query=e.query, gold_ids=e.positive_ids) for e in examples])
-    config = EvaluationConfig(composition=reward_function.scorer.config.compose_mode,
-                              repeat=reward_function.scorer.config.compose_repeat)
+    config = EvaluationConfig(composition=reward_function.scorer.config.composition,
+                              repeat=reward_function.scorer.config.repeat)
     reasonings = {e.id: text for e, text in zip(examples, texts)}
-    report = evaluate_domain(domain, reward_function.scorer.index, reasonings, config, progress=False)
+    retriever = BM25Retriever(reward_function.scorer.index, config.scoring)
+    report = evaluate_domain(domain, retriever, {qid: (text,) for qid, text in reasonings.items()}, config,
+                             progress=False)
     retrieval = {row.measure: {"raw": row.raw, "reasoned": row.reasoned or 0.0} for row in summary_rows([report])}
     return HeldoutResult(len(examples), reward, retrieval, reasonings)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from tsqr.bright import DataError, canonical_domain
+from tsqr.evaluate.pipeline import HUMAN_REASONING
 from tsqr.reasoner import resolve_spec
 from tsqr.reasoner.loading import DEFAULT_HUB_ID, DEFAULT_INSTALL_COMMAND
 
@@ -94,9 +95,7 @@ def hub_unreachable(timeout: float = HUB_TIMEOUT_S) -> str | None:
 def _hub_models(args: argparse.Namespace) -> list[str]:
     """The hub model ids the command names (resolved as tsqr.reasoner would; local paths are not hub ids)."""
     specs = [getattr(args, name, None) for name in ("model", "source")]
-    reasoned = getattr(args, "reasoned", None)
-    if reasoned and reasoned != "hub" and not Path(reasoned).exists():
-        specs.append(reasoned)
+    specs += [spec for spec in _reasoned(args) if spec not in ("hub", HUMAN_REASONING) and not Path(spec).exists()]
     hub_ids = []
     for spec in filter(None, specs):
         try:
@@ -108,8 +107,14 @@ def _hub_models(args: argparse.Namespace) -> list[str]:
     return hub_ids
 
 
+def _reasoned(args: argparse.Namespace) -> list[str]:
+    """`--reasoned`'s specs: it may be given several times (several systems in one evaluation)."""
+    value = getattr(args, "reasoned", None)
+    return [value] if isinstance(value, str) else list(value or [])
+
+
 def _uses_hub_data(args: argparse.Namespace) -> bool:
-    return getattr(args, "data", None) == ["hub"] or getattr(args, "reasoned", None) == "hub"
+    return getattr(args, "data", None) == ["hub"] or "hub" in _reasoned(args)
 
 
 def _in_local_cache(hub_id: str) -> bool:

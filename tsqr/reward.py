@@ -41,7 +41,7 @@ import numpy as np
 
 from tsqr.bm25 import Index
 from tsqr.embedding import shared_embedder
-from tsqr.composition import compose_query
+from tsqr.composition import FUSE, COMPOSITIONS, compose_query
 from tsqr.records import Document
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 SPARSE_MODES = ("score", "rank")
 SPARSE_POOLS = ("corpus", "candidates")
 FAILURES = ("empty", "format", "garbage", "looping")
+TEXT_COMPOSITIONS = tuple(c for c in COMPOSITIONS if c != FUSE)  # the reward scores one composed text
 _THINK_ANSWER = re.compile(r"<think>.*?</think>\s*<answer>(.*?)</answer>", re.DOTALL)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -66,8 +67,8 @@ class RewardConfig:
     scoring: str = "bright"
     semantic_scale: float = 10.0
     embedding_model: str = "default"
-    compose_mode: str = "replace"
-    compose_repeat: int = 1
+    composition: str = "replace"
+    repeat: int = 1
     failure_penalty: float = -1.0
     think_format: bool = False
     min_letter_fraction: float = 0.5
@@ -91,8 +92,11 @@ class RewardConfig:
                 problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0 <= self.min_letter_fraction <= 1 or not 0 <= self.min_distinct_ngrams <= 1:
             problems.append("min_letter_fraction and min_distinct_ngrams must lie in [0, 1]")
-        if self.ngram < 1 or self.length_target < 1 or self.compose_repeat < 1:
-            problems.append("ngram, length_target and compose_repeat must be at least 1")
+        if self.ngram < 1 or self.length_target < 1 or self.repeat < 1:
+            problems.append("ngram, length_target and repeat must be at least 1")
+        if self.composition not in TEXT_COMPOSITIONS:
+            problems.append(f"composition must be one of {TEXT_COMPOSITIONS} (fuse has no one text to score), "
+                            f"got {self.composition!r}")
         if problems:
             raise ValueError("invalid reward config: " + "; ".join(problems))
 
@@ -316,7 +320,7 @@ class RewardScorer:
             return failed(config, reason)
 
         text = extract_reasoning(completion, config.think_format)
-        composed = compose_query(query, text, config.compose_mode, config.compose_repeat)
+        composed = compose_query(query, text, config.composition, config.repeat)
         query_scores, query_vector = self._query(query)
         sparse = semantic = (0.0, 0.0)
         if config.sparse_weight:

@@ -132,3 +132,24 @@ def delta_histogram(reports: Sequence["DomainReport"], measure: str = "nDCG@10")
     figure.add_histogram(x=deltas, nbinsx=21, marker_color=REASONED_COLOR, name="queries")
     label = measure_label(measure)
     return _layout(figure, f"Change in {label} per query", f"reasoned - raw {label} (x100)", "queries")
+
+
+def systems_scatter(scores: dict[str, dict[str, dict[str, dict[str, float]]]], x_system: str, y_system: str,
+                    measure: str = "nDCG@10") -> "go.Figure":
+    """One point per query: system `x_system`'s score against `y_system`'s (x100), a colour per domain; `scores`
+    is label -> domain -> query id -> measure (tsqr.evaluate.experiment.Experiment.scores)."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    figure.add_scatter(x=[0, 100], y=[0, 100], mode="lines", name="equal", line=dict(color="#bbbbbb", dash="dash"),
+                       hoverinfo="skip")
+    if x_system in scores and y_system in scores:
+        for domain, per_query in scores[x_system].items():
+            ids = [qid for qid in per_query if qid in scores[y_system].get(domain, {})]
+            figure.add_scatter(x=[_x100(per_query[q].get(measure, 0.0)) for q in ids],
+                               y=[_x100(scores[y_system][domain][q].get(measure, 0.0)) for q in ids],
+                               mode="markers", name=domain, text=ids,
+                               hovertemplate="%{text}<br>x %{x}<br>y %{y}<extra></extra>")
+    label = measure_label(measure)
+    return _layout(figure, f"Per-query {label}: {y_system} against {x_system}", f"{x_system} {label}",
+                   f"{y_system} {label}")

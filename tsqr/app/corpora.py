@@ -152,12 +152,10 @@ class CorpusStore:
         return index
 
     def retriever(self, corpus_id: str, spec: str, scoring: str = "bright") -> "Retriever":
-        """The corpus's retriever named `spec` (tsqr.retrieval): BM25 is its index; a dense or hybrid one is built
-        once (document embeddings from their disk cache when known) and shared by every session."""
+        """The corpus's retriever named `spec` (tsqr.retrieval) ranking with BM25 `scoring`: built once (dense
+        document embeddings from their disk cache when known) over the shared index, and shared by every session."""
         spec = str(parse_retriever_spec(spec))
         index = self.index(corpus_id, progress=False)
-        if spec == "bm25":
-            return index
         corpus = self.get(corpus_id)
         key = (corpus.content_key, spec, scoring)
         with self._lock:

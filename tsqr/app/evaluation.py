@@ -94,6 +94,18 @@ def domain_sources(choice: DataChoice) -> list[DomainSource]:
     return sources + [DomainSource("hub", name) for name in choice.hub_domains]
 
 
+def cut_queries(domain: Domain, cap: int | None) -> str:
+    """Cut an uploaded domain's queries to `cap` characters (before any reasoning); the warning saying how many
+    ("" when none was cut or there is no cap). The comparison job (tsqr.app.comparison) cuts them alike."""
+    if cap is None or not any(len(example.query) > cap for example in domain.examples):
+        return ""
+    cut = sum(len(example.query) > cap for example in domain.examples)
+    domain.examples = [replace(example, query=example.query[:cap]) if len(example.query) > cap else example
+                       for example in domain.examples]
+    return (f"[{domain.name}] {cut} uploaded quer{'y was' if cut == 1 else 'ies were'} cut to {cap:,} characters "
+            f"(this server's {MAX_QUERY_ENV}), as typed queries are; the rest was neither searched nor reasoned about")
+
+
 class EvaluationJob:
     """One Evaluate-tab run; `run` yields Updates and can be abandoned at any yield."""
 
@@ -108,16 +120,9 @@ class EvaluationJob:
         self._uploads_left = 0  # the uploaded domain comes first in the pipeline; it is cut, hub domains not
 
     def _cut_queries(self, domain: Domain) -> None:
-        """Cut the uploaded domain's queries to `max_query_chars` (before any reasoning), warning how many."""
-        cap = self.max_query_chars
-        if cap is None or not any(len(example.query) > cap for example in domain.examples):
-            return
-        cut = sum(len(example.query) > cap for example in domain.examples)
-        domain.examples = [replace(example, query=example.query[:cap]) if len(example.query) > cap else example
-                           for example in domain.examples]
-        self.state.warnings.append(f"[{domain.name}] {cut} uploaded quer{'y was' if cut == 1 else 'ies were'} cut "
-                                   f"to {cap:,} characters (this server's {MAX_QUERY_ENV}), as typed queries are; "
-                                   "the rest was neither searched nor reasoned about")
+        warning = cut_queries(domain, self.max_query_chars)
+        if warning:
+            self.state.warnings.append(warning)
 
     def plan(self) -> ReasoningPlan:
         choice = self.reasoning

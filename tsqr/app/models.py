@@ -20,7 +20,6 @@ is attached) and cannot be evicted while the decorated function runs.
 """
 from __future__ import annotations
 
-import copy
 import os
 import threading
 from collections import OrderedDict
@@ -29,7 +28,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 from tsqr.app.turns import Turns
-from tsqr.reasoner.base import GeneratingReasoner
 from tsqr.reasoner.hardware import zero_gpu_available
 
 if TYPE_CHECKING:
@@ -74,19 +72,6 @@ def load_key(spec: str, settings: "GenerationSettings") -> tuple:
     return (spec, *(getattr(settings, name) for name in LOAD_FIELDS))
 
 
-def with_settings(reasoner: "Reasoner", settings: "GenerationSettings") -> "Reasoner":
-    """`reasoner` generating with `settings`: a shallow copy sharing its weights, server, client and cache.
-
-    Backends read the output settings (max_new_tokens, sampling, template) at every call, so one loaded model
-    serves every slider position; loading a copy per max_new_tokens would let one visitor fill memory.
-    """
-    if getattr(reasoner, "settings", settings) == settings:
-        return reasoner
-    view = copy.copy(reasoner)
-    view.settings = settings  # type: ignore[attr-defined]
-    return view
-
-
 class ReasonerPool:
     """Loaded reasoners keyed by model spec (and load settings), shared by every session.
 
@@ -124,7 +109,7 @@ class ReasonerPool:
         """The reasoner for `spec` with `settings` (loaded on first use, its reasoning cache on) for a block."""
         reasoner = self._acquire(spec, settings)
         try:
-            yield with_settings(reasoner, settings)
+            yield reasoner.with_settings(settings)
         finally:
             self._release(reasoner)
 
@@ -203,13 +188,6 @@ SEARCH_TURNS, EVALUATION_TURNS = Turns(), Turns()  # one search and one evaluati
 def needs_model(spec: str) -> bool:
     """False for the "none" model (raw query, nothing loaded or generated): it never waits in the model's line."""
     return spec.strip().lower() != "none"
-
-
-def needs_generation(reasoner: "Reasoner", query: str) -> bool:
-    """False when `reasoner` answers `query` without generating: the "none" model, or a cached reasoning."""
-    if not isinstance(reasoner, GeneratingReasoner):
-        return False
-    return reasoner.cache is None or reasoner.key(query) not in reasoner.cache
 
 
 def stream_reasoning(spec: str, settings: "GenerationSettings", query: str) -> Iterator[str]:

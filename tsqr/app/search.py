@@ -18,7 +18,7 @@ from tsqr.app.highlight import Snippet, make_snippet, query_terms
 from tsqr.bm25 import Analyzer, Index
 from tsqr.evaluate import EvaluationConfig, SideResult, evaluate_domain
 from tsqr.records import Document, Domain, Example, Hit
-from tsqr.retrieval import Retriever
+from tsqr.retrieval import BM25Retriever, Retriever
 
 FREE_QUERY_ID = "typed-query"
 RANK_MEASURE = "nDCG@10"
@@ -118,7 +118,7 @@ def compare(
     `documents` maps ids to documents for the snippets (pass it when comparing many queries on one corpus,
     to build it once). `composition` says how the reasoning meets BM25 (tsqr.composition.COMPOSITIONS), as in the
     Evaluate tab: the reasoned column shows the text its side searched with. `retriever` (dense, hybrid; default
-    `index` itself) ranks; `index`'s analyzer highlights the words BM25 would match either way.
+    `index` with `scoring`) ranks; `index`'s analyzer highlights the words BM25 would match either way.
     """
     if not query.strip():
         raise ValueError("the query is empty: type a question or pick an example")
@@ -129,8 +129,8 @@ def compare(
     searched = judged or Example(id=FREE_QUERY_ID, query=query, gold_ids=())
     one_query = Domain(name=domain.name, examples=[searched], source=domain.source)
     config = EvaluationConfig(scoring=scoring, composition=composition, measures=(RANK_MEASURE,))
-    reasonings = None if reasoning is None else {searched.id: reasoning}
-    report = evaluate_domain(one_query, retriever or index, reasonings, config, progress=False)
+    reasonings = None if reasoning is None else {searched.id: (reasoning,)}
+    report = evaluate_domain(one_query, retriever or BM25Retriever(index, scoring), reasonings, config, progress=False)
 
     documents = documents if documents is not None else {doc.id: doc for doc in domain.documents}
     analyzer = index.analyzer

@@ -20,6 +20,7 @@ list of Documents, never bytes a visitor sent.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pickle
 import subprocess
@@ -35,6 +36,7 @@ from tsqr.records import Document
 if TYPE_CHECKING:
     from tsqr.bm25 import Index
 
+log = logging.getLogger("tsqr.app")
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding tsqr/, for the child's import path
 
 
@@ -63,10 +65,10 @@ def _run(job: dict, seconds: float | None, what: str) -> dict:
     answer = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {}
     if "error" in answer:
         raise WorkRefused(answer["error"])
-    if process.returncode != 0 or not answer:
-        detail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-        raise WorkRefused(f"{what} failed: the worker process exited with code {process.returncode} "
-                          f"({detail[0][:200]})")
+    if process.returncode != 0 or not answer:  # what it said goes to the log: it may name server paths
+        log.warning("%s: the worker exited with code %s: %s", what, process.returncode,
+                    err.decode("utf-8", "replace")[-2000:])
+        raise WorkRefused(f"{what} failed: the worker process exited with code {process.returncode}")
     return answer
 
 
@@ -133,7 +135,9 @@ def main() -> int:
     job = pickle.load(sys.stdin.buffer)
     try:
         answer = _index_job(job) if job["kind"] == "index" else _embed_job(job)
-    except (ValueError, LookupError, OSError) as error:
+    except OSError as error:  # its message may name a server path: the reason alone
+        answer = {"error": f"the server could not read or write its cache ({error.strerror or type(error).__name__})"}
+    except (ValueError, LookupError) as error:
         answer = {"error": str(error) or type(error).__name__}
     print(json.dumps(answer), flush=True)
     return 0

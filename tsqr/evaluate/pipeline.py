@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ContextManager
+from typing import TYPE_CHECKING, ContextManager
 
 from tsqr.bm25 import Index, load_or_build
 from tsqr.bright import DataError, check_domain, load_domain
@@ -29,9 +29,15 @@ from tsqr.reasonings import load_reasonings
 from tsqr.records import Domain, Reasoning
 from tsqr.retrieval import Retriever, build_retriever
 
+if TYPE_CHECKING:
+    from tsqr.evaluate.experiment import Experiment
+    from tsqr.evaluate.runs import SystemRun
+
 # Queries asked of a model between two progress events: small enough to stop promptly, large enough that a
 # server backend keeps its window of requests full (it refills within a chunk, not across chunks).
 DEFAULT_CHUNK = 64
+# The reasoning source that is the corpus's own human-written `reasoning` field (BRIGHT's examples carry one).
+HUMAN_REASONING = "human"
 
 ReasonChunk = Callable[[Reasoner, list[str]], list[Reasoning]]
 OpenReasoner = Callable[[str, GenerationSettings], ContextManager[Reasoner]]
@@ -64,12 +70,12 @@ class ReasoningPlan:
     @classmethod
     def from_spec(cls, spec: str | None, settings: GenerationSettings | None = None,
                   source_model: str | None = None, samples: int = 1) -> "ReasoningPlan":
-        """A spec as users type it: "hub" or a reasoning file/folder is a source; anything else is a model
-        (`samples` > 1: that many sampled reasonings per query)."""
+        """A spec as users type it: "hub", "human" (the corpus's reasoning field) or a reasoning file/folder is a
+        source; anything else is a model (`samples` > 1: that many sampled reasonings per query)."""
         if not spec:
             return cls()
         path = Path(spec).expanduser()
-        if spec == "hub" or (path.exists() and not is_model_path(path)):
+        if spec in ("hub", HUMAN_REASONING) or (path.exists() and not is_model_path(path)):
             if samples > 1:
                 raise ValueError(f"--samples {samples} needs a model to sample from, not precomputed reasonings")
             return cls(source=spec, source_model=source_model)
@@ -83,7 +89,9 @@ class ReasoningPlan:
 @dataclass(frozen=True)
 class Progress:
     """One step of a run: `fraction` of the whole run done and a line of status; a `warning` to show; a finished
-    domain's `report` with every output file written so far; `domain` once a domain is loaded."""
+    domain's `report` with every output file written so far; `domain` once a domain is loaded. A run of several
+    systems (tsqr.evaluate.runner) reports each finished (system, domain) as `system_run` and carries the
+    `experiment` so far with every finished domain."""
 
     fraction: float
     message: str = ""
@@ -91,6 +99,8 @@ class Progress:
     report: DomainReport | None = None
     files: tuple[Path, ...] = ()
     domain: Domain | None = None
+    system_run: "SystemRun | None" = None
+    experiment: "Experiment | None" = None
 
 
 def load_domains(sources: Sequence[DomainSource], limit: int = 0, *, progress: bool = True) -> Iterator[Domain]:
@@ -131,26 +141,32 @@ class _Run:
         return Progress(min(1.0, (self.position + within) / self.total), message, **fields)
 
     def reasonings(self, domain: Domain) -> Iterator[Progress]:
-        """Yields progress; returns ({query id: reasoning}, cost) or (None, None) when the plan has none."""
+        """Yields progress; returns ({query id: its sampled texts}, cost) or (None, None) when the plan has none."""
         plan = self.plan
+        if plan.source == HUMAN_REASONING:
+            texts = {ex.id: (ex.reasoning,) for ex in domain.examples if ex.reasoning.strip()}
+            yield self.at(0.5, f"[{domain.name}] the corpus's reasoning field: {len(texts)}/{len(domain.examples)} "
+                               "queries have one")
+            if not texts:
+                raise DataError(f"domain {domain.name!r} has no reasoning field to search with")
+            return texts, None
         if plan.source is not None:
             source = load_reasonings(plan.source, domain=domain.name, model=plan.source_model)
             shown = plan.shown_name or source.name
             coverage = source.check_usable(domain.examples, f"{shown} (domain {domain.name!r})")
             yield self.at(0.5, f"[{domain.name}] reasonings from {shown}: {coverage}")
-            return source.texts_for(domain.examples), None
+            return {qid: (text,) for qid, text in source.texts_for(domain.examples).items()}, None
         if plan.model is None:
             return None, None
         if self.reasoner is None:
             yield self.at(0.0, f"[{domain.name}] loading model {plan.model}")
             self.reasoner = self.stack.enter_context(self.open_reasoner(plan.model, plan.settings))
         unique = list(dict.fromkeys(ex.query for ex in domain.examples))  # theoremqa domains share texts
-        cached = sum(1 for query in unique if self.reasoner.key(query) in self.reasoner.cache) \
-            if getattr(self.reasoner, "cache", None) is not None else 0
+        cached = sum(1 for query in unique if self.reasoner.cached(query) is not None)
         note = f" ({cached} found in the reasoning cache)" if cached else ""
         # A server keeps `window` requests in flight and refills it as each completes: give it several windows'
         # worth at once, so the engine idles only at the end of a chunk, not after every few requests.
-        chunk = max(1, plan.chunk, 4 * getattr(self.reasoner, "window", 0))
+        chunk = max(1, plan.chunk, 4 * self.reasoner.window)
         done: list[list[Reasoning]] = []
         for start in range(0, len(unique), chunk):
             queries = unique[start:start + chunk]
@@ -160,9 +176,7 @@ class _Run:
                 done += [[reasoning] for reasoning in self.reason_chunk(self.reasoner, queries)]
             yield self.at(0.9 * len(done) / len(unique), f"[{domain.name}] reasoning with {self.reasoner.name}: "
                                                          f"{len(done)}/{len(unique)} queries{note}")
-        by_text: dict[str, str | tuple[str, ...]] = {
-            query: samples[0].text if plan.samples == 1 else tuple(r.text for r in samples)
-            for query, samples in zip(unique, done)}
+        by_text = {query: tuple(r.text for r in samples) for query, samples in zip(unique, done)}
         cost = _cost([reasoning for samples in done for reasoning in samples], self.hardware)
         return {ex.id: by_text[ex.query] for ex in domain.examples}, cost
 
@@ -226,8 +240,7 @@ def run(
             retriever = retriever_for(domain, index, config)
             reasonings, cost = yield from state.reasonings(domain)
             yield state.at(0.95, f"[{name}] retrieving and scoring {len(domain.examples)} queries")
-            report = evaluate_domain(domain, retriever, reasonings, config, progress=progress_bars)
-            report.cost = cost
+            report = evaluate_domain(domain, retriever, reasonings, config, cost=cost, progress=progress_bars)
             if report.missing_reasoning:
                 yield state.at(0.95, warning=f"[{name}] {len(report.missing_reasoning)} queries have no reasoning and "
                                              f"were searched raw: {', '.join(report.missing_reasoning[:5])}")

@@ -16,6 +16,7 @@ reasoning is cached the moment it is handed back. The message-level methods are 
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import time
 import warnings
@@ -84,9 +85,27 @@ def truncation_message(query: str, dropped: int, prompt_tokens: int, budget: int
 
 
 class Reasoner(ABC):
-    """Anything that turns queries into reasonings: `name` identifies the model in results and caches."""
+    """Anything that turns queries into reasonings: `name` identifies the model in results and caches.
+
+    Besides reasoning it answers what its callers plan with: a query's cached reasoning (`cached`), whether a
+    query would be generated (`needs_generation`), how many requests it keeps in flight (`window`), and the same
+    loaded model with other output settings (`with_settings`).
+    """
 
     name: str
+    window: int = 0  # requests a server backend keeps in flight; 0 for a model in this process
+
+    def cached(self, query: str) -> CacheRow | None:
+        """The cached reasoning of `query` with the current settings, or None (never generated, or no cache)."""
+        return None
+
+    def needs_generation(self, query: str) -> bool:
+        """Whether reasoning about `query` makes the model write (False: a cached reasoning, or no model at all)."""
+        return False
+
+    def with_settings(self, settings: GenerationSettings) -> "Reasoner":
+        """This reasoner writing with `settings`; one without a model has no settings to change."""
+        return self
 
     @abstractmethod
     def reason(self, queries: Sequence[str], *, on_progress: ProgressCallback | None = None,
@@ -188,7 +207,26 @@ class GeneratingReasoner(Reasoner):
         return messages
 
     def key(self, query: str) -> str:
+        """The cache key of `query`'s reasoning: the model, the template's words, the output settings, the query."""
         return reasoning_key(self.name, self.template, self.settings, query)
+
+    def cached(self, query: str) -> CacheRow | None:
+        return self._cached(self.key(query))
+
+    def needs_generation(self, query: str) -> bool:
+        return self.cached(query) is None
+
+    def with_settings(self, settings: GenerationSettings) -> "GeneratingReasoner":
+        """A shallow copy writing with `settings`, sharing the weights, server, client and cache.
+
+        Backends read the output settings (max_new_tokens, sampling, template) at every call, so one loaded model
+        serves every setting; loading a copy per max_new_tokens would let one visitor fill memory.
+        """
+        if settings == self.settings:
+            return self
+        view = copy.copy(self)
+        view.settings = settings
+        return view
 
     def sample_key(self, query: str, sample: int) -> str:
         """The cache key of sample number `sample` of a query; sample 0 is the plain key, so `reason()` and

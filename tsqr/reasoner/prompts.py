@@ -16,13 +16,14 @@ The RL-trained rewriters on BRIGHT's leaderboard, where their prompt is publishe
 - `inf-x`: INF-X-Retriever's query aligner (infly/inf-query-aligner, a Qwen2.5-7B-Instruct tuned by RL), word
   for word from `INFRewrite.prompt_build` in rewrite_queries.py of https://github.com/yaoyichen/INF-X-Retriever
   (read at commit 1db47ffa875fc8dc5b0fb2ba4b0ce67b20fc5a1c). Its system turn is Qwen2.5's default one, sent
-  explicitly; the missing space in "instructions.The response" is theirs and kept (the model was tuned on it).
+  explicitly; the missing space in "instructions.The response" is theirs, kept as their model saw it.
   Their script generates up to 512 new tokens and searches with the rewrite alone (`--mode replace`).
 
 Not here, because the text could not be read at its source: BGE-Reasoner-Rewriter
 (cfli/reasoner-rewriter-qwen2.5-7b-0821), whose model card fills a `{task}` slot from a per-domain task map
 that was not available to copy whole; DIVER's iterative query expansion (github.com/AQ-MedAI/Diver, QExpand/),
-whose prompt files were not readable. Either can be run today with `--template FILE`.
+whose prompt files were not readable. With its text at hand, either runs through `--template FILE` (one
+file per BGE-Reasoner task text).
 
 A template file (`--template FILE`, `load_template_file`) is a UTF-8 text file holding the user turn exactly
 (its final newline included), with `{query}` where the query goes; no system turn is sent. Any other

@@ -9,27 +9,24 @@ Usage:
 Document vectors are computed once per (corpus, model, instruction) and kept in the tsqr cache
 (`cache_dir("embeddings")`, see tsqr.retrieval.store); `retriever.loaded_from` names the folder they were read
 from, or is None when they were just computed. Scores are one float32 matrix product of unit vectors (no
-approximate index: BRIGHT's corpora fit in memory, and exact scores keep runs reproducible); ranking follows
-tsqr.bm25's `rank_indices`: excluded ids removed first, then descending score, ties in corpus order. Queries are
-encoded in batches; padding a query to its batch's longest changes its vector in about the 7th digit, so one
+approximate index: BRIGHT's corpora fit in memory, and exact scores keep runs reproducible); ranking is the shared
+search loop's (tsqr.retrieval.base): excluded ids removed first, then descending score, ties in corpus order.
+Queries are encoded in batches; padding a query to its batch's longest changes its vector in about the 7th digit, so one
 query's scores may differ that much between a `search` and a `search_many` (documents: once, cached).
 """
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from tsqr.bm25 import rank_indices
 from tsqr.paths import cache_dir
-from tsqr.records import Document, Hit
-from tsqr.retrieval.base import Positions, check_batch
+from tsqr.records import Document
+from tsqr.retrieval.base import ScoringRetriever
 from tsqr.retrieval.encoder import Encoder
 from tsqr.retrieval.store import embeddings_key, read_embeddings, write_embeddings
-
-QUERY_BLOCK = 256  # queries scored per matrix product: bounds the (block x corpus) score matrix in memory
 
 
 def _check_documents(documents: Sequence[Document]) -> None:
@@ -60,16 +57,17 @@ def load_or_encode(documents: Sequence[Document], encoder: Encoder, cache: Path 
     return matrix, None
 
 
-class DenseRetriever:
+class DenseRetriever(ScoringRetriever):
     """Exact cosine-similarity search over one corpus's document vectors."""
+
+    label = "Dense search"
 
     def __init__(self, documents: Sequence[Document], encoder: Encoder | str = "default", *,
                  cache: Path | None = None, progress: bool = True) -> None:
         _check_documents(documents)
+        super().__init__([doc.id for doc in documents])
         self.encoder = encoder if isinstance(encoder, Encoder) else Encoder(encoder)
-        self.doc_ids: list[str] = [doc.id for doc in documents]
         self.embeddings, self.loaded_from = load_or_encode(documents, self.encoder, cache, progress)
-        self._positions = Positions(self.doc_ids)
 
     @property
     def name(self) -> str:
@@ -84,25 +82,5 @@ class DenseRetriever:
         """One cosine similarity per document, in `doc_ids` order."""
         return self.scores_many([text])[0]
 
-    def _hits(self, scores: np.ndarray, k: int, exclude: Iterable[str]) -> list[Hit]:
-        order = rank_indices(scores, k, self._positions.excluded(exclude))
-        return [Hit(self.doc_ids[i], score) for i, score in zip(order.tolist(), scores[order].tolist())]
-
-    def search(self, text: str, k: int = 1000, exclude: Iterable[str] = ()) -> list[Hit]:
-        """The k documents most similar to `text`, best first, never one of `exclude` (unknown ids ignored)."""
-        return self.search_many([text], k, [exclude], progress=False)[0]
-
-    def search_many(self, texts: Sequence[str], k: int = 1000, excludes: Sequence[Iterable[str]] | None = None,
-                    progress: bool = True) -> list[list[Hit]]:
-        """`search` for each text (encoded and scored in blocks); `excludes[i]` applies to `texts[i]`."""
-        from tqdm.auto import tqdm
-
-        check_batch(texts, k, excludes)
-        results: list[list[Hit]] = []
-        with tqdm(total=len(texts), desc="Dense search", unit="query", disable=not progress) as bar:
-            for start in range(0, len(texts), QUERY_BLOCK):
-                block = self.scores_many(texts[start:start + QUERY_BLOCK])
-                for offset, row in enumerate(block):
-                    results.append(self._hits(row, k, excludes[start + offset] if excludes is not None else ()))
-                bar.update(len(block))
-        return results
+    def score_block(self, texts: Sequence[str]) -> np.ndarray:
+        return self.scores_many(texts)

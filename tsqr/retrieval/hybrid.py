@@ -13,16 +13,15 @@ normalisation; the final order breaks equal fused scores by corpus order, as eve
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tsqr.bm25 import SCORINGS, rank_indices
+from tsqr.bm25 import SCORINGS
 from tsqr.fusion import FUSION_METHODS, fuse_scores
-from tsqr.records import Hit
-from tsqr.retrieval.base import Positions, check_batch
-from tsqr.retrieval.dense import QUERY_BLOCK, DenseRetriever
+from tsqr.retrieval.base import ScoringRetriever
+from tsqr.retrieval.dense import DenseRetriever
 
 if TYPE_CHECKING:
     from tsqr.bm25 import Index
@@ -38,8 +37,10 @@ def check_hybrid_options(method: str, weight: float, scoring: str = "bright") ->
         raise ValueError(f"unknown BM25 scoring {scoring!r}; choose one of {', '.join(SCORINGS)}")
 
 
-class HybridRetriever:
+class HybridRetriever(ScoringRetriever):
     """BM25 + dense retrieval, fused by reciprocal rank ("rrf") or by min-max normalised score ("score")."""
+
+    label = "Hybrid search"
 
     def __init__(self, bm25_index: "Index", dense: DenseRetriever, method: str = "rrf", weight: float = 0.5, *,
                  rrf_k: float = 60, scoring: str = "bright") -> None:
@@ -47,39 +48,18 @@ class HybridRetriever:
         if list(bm25_index.doc_ids) != list(dense.doc_ids):
             raise ValueError(f"the BM25 index ({len(bm25_index.doc_ids)} documents) and the dense retriever "
                              f"({len(dense.doc_ids)} documents) must cover the same corpus in the same order")
+        super().__init__(dense.doc_ids)
         self.bm25 = bm25_index
         self.dense = dense
         self.method = method
         self.weight = float(weight)
         self.rrf_k = rrf_k
         self.scoring = scoring
-        self.doc_ids: list[str] = list(dense.doc_ids)
-        self._positions = Positions(self.doc_ids)
 
-    def _hits(self, text: str, dense_scores: np.ndarray, k: int, exclude: Iterable[str]) -> list[Hit]:
-        excluded = self._positions.excluded(exclude)
-        fused = fuse_scores([self.bm25.scores(text, self.scoring), dense_scores], [1.0 - self.weight, self.weight],
-                            self.method, k=self.rrf_k, excluded=excluded)
-        order = rank_indices(fused, k, excluded)
-        return [Hit(self.doc_ids[i], score) for i, score in zip(order.tolist(), fused[order].tolist())]
+    def score_block(self, texts: Sequence[str]) -> np.ndarray:
+        return self.dense.scores_many(texts)
 
-    def search(self, text: str, k: int = 1000, exclude: Iterable[str] = ()) -> list[Hit]:
-        """The k best documents by fused score, best first, never one of `exclude`."""
-        return self.search_many([text], k, [exclude], progress=False)[0]
-
-    def search_many(self, texts: Sequence[str], k: int = 1000, excludes: Sequence[Iterable[str]] | None = None,
-                    progress: bool = True) -> list[list[Hit]]:
-        """`search` for each text; queries are encoded in blocks, BM25 scores them one by one."""
-        from tqdm.auto import tqdm
-
-        check_batch(texts, k, excludes)
-        results: list[list[Hit]] = []
-        with tqdm(total=len(texts), desc="Hybrid search", unit="query", disable=not progress) as bar:
-            for start in range(0, len(texts), QUERY_BLOCK):
-                block = self.dense.scores_many(texts[start:start + QUERY_BLOCK])
-                for offset, row in enumerate(block):
-                    position = start + offset
-                    exclude = excludes[position] if excludes is not None else ()
-                    results.append(self._hits(texts[position], row, k, exclude))
-                bar.update(len(block))
-        return results
+    def final_scores(self, text: str, scores: np.ndarray, excluded: np.ndarray) -> np.ndarray:
+        """BM25's and the dense scores fused (rank fusion ranks only the documents left once `excluded` go)."""
+        return fuse_scores([self.bm25.scores(text, self.scoring), scores], [1.0 - self.weight, self.weight],
+                           self.method, k=self.rrf_k, excluded=excluded)

@@ -56,8 +56,10 @@ the words around them are tsqr's):
 - reasonir/ReasonIR-8B: no instruction for queries or documents (`query_instruction = ""`,
   `doc_instruction = ""` in the model card's usage, huggingface.co/reasonir/ReasonIR-8B, and
   github.com/facebookresearch/ReasonIR's README), the instruction tokens left out of pooling
-  (`set_pooling_include_prompt(include_prompt=False)`), remote code. Its BRIGHT numbers came from GritLM-style
-  instruction wrapping in its own evaluation code, which a plain text prefix does not reproduce.
+  (`set_pooling_include_prompt(include_prompt=False)`), remote code. The card passes its (empty) instruction
+  through `encode(..., instruction=...)` to the repository's own code, and its BRIGHT numbers came from
+  GritLM-style instruction wrapping in its evaluation code; tsqr's plain sentence-transformers prompt may not
+  reproduce either exactly (unchecked: it needs the 8B weights).
 
 Family prefixes (`_FAMILIES`) cover the sizes of a family one card describes: any "Qwen/Qwen3-Embedding-..." or
 "hanhainebula/reason-embed-qwen3-..." name gets its family's recipe. Not covered, because their model cards

@@ -22,6 +22,7 @@ from tsqr.records import Document
 from tsqr.retrieval.dense import DenseRetriever
 from tsqr.retrieval.encoder import Encoder
 from tsqr.retrieval.hybrid import HybridRetriever, check_hybrid_options
+from tsqr.retrieval.lexical import BM25Retriever
 
 if TYPE_CHECKING:
     from tsqr.bm25 import Index
@@ -104,11 +105,10 @@ def build_retriever(spec: RetrieverSpec | str, documents: Sequence[Document], *,
                     query_instruction: str | None = None) -> "Retriever":
     """The retriever `spec` names over `documents`.
 
-    bm25 returns the BM25 index itself (`bm25_index` when given, else tsqr.bm25.load_or_build's); dense embeds
-    the corpus (or reads it from the cache) with the model's instructions for `domain` (long: BRIGHT's long-document
-    wording); hybrid adds BM25 and fuses by `method` with dense share `weight`, BM25 scored by `scoring` (a bm25
-    Index takes its scoring per search call, as it always has). `cache` is the embeddings folder (default: tsqr's).
-    Every retriever's `search_many` takes `progress` by keyword (BM25's fourth positional is its scoring).
+    bm25 searches the BM25 index (`bm25_index` when given, else tsqr.bm25.load_or_build's) with `scoring`; dense
+    embeds the corpus (or reads it from the cache) with the model's instructions for `domain` (long: BRIGHT's
+    long-document wording); hybrid adds BM25 scored by `scoring` and fuses by `method` with dense share `weight`.
+    `cache` is the embeddings folder (default: tsqr's). Every kind is searched alike (tsqr.retrieval.base).
     `query_instruction` replaces the model table's query instruction (dense and hybrid only).
     """
     if isinstance(spec, str):
@@ -119,7 +119,7 @@ def build_retriever(spec: RetrieverSpec | str, documents: Sequence[Document], *,
     if spec.kind in ("bm25", "hybrid") and bm25_index is None:
         bm25_index = load_or_build(documents, progress=progress)
     if spec.kind == "bm25":
-        return bm25_index
+        return BM25Retriever(bm25_index, scoring)
     encoder = Encoder(spec.model, domain=domain, long=long, device=device, batch_size=batch_size,
                       query_instruction=query_instruction)
     dense = DenseRetriever(documents, encoder, cache=cache, progress=progress)
