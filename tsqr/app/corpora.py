@@ -178,7 +178,7 @@ class CorpusStore:
             with self._lock:
                 known = self._retrievers.get(key)
             if known is None:
-                if self.work is not None and not corpus.pinned:
+                if self.work is not None and not corpus.pinned and spec != "bm25":  # BM25 embeds nothing
                     self._remembering_refusal(f"{corpus.content_key} {spec}", lambda: embed_in_worker(
                         corpus.domain.documents, spec, domain=corpus.domain.name, seconds=self.work.seconds,
                         max_documents=self.work.embedded_documents, on_progress=on_progress))
