@@ -6,7 +6,7 @@ Usage:
     python bench/analysis_speed.py --lucene              # also time pyserini's Lucene (Java) on the same text
 
 Documents are windows of real text: BRIGHT queries, reasonings and answers from ../shared/data when it is
-there, else the demo corpus in assets/demo. The target (index build for 60k x 150-word documents under 30 s on
+there, else the demo corpus in tsqr/data/demo. The target (index build for 60k x 150-word documents under 30 s on
 2 cores, BM25 included) needs analysis well over 1M tokens/s on one core. "cold" starts with an empty term
 cache (each new token goes through the Porter stemmer once); "warm" is the same batch again.
 """
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 SHARED = ROOT.parent / "shared" / "data"
-DEMO = ROOT / "assets" / "demo" / "documents.jsonl"
+DEMO = ROOT / "tsqr" / "data" / "demo" / "documents.jsonl"
 
 
 def source_text() -> tuple[str, str]:

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from tsqr.records import Document  # noqa: E402
 
-DEMO = ROOT / "assets" / "demo"
+DEMO = ROOT / "tsqr" / "data" / "demo"
 
 
 def demo_domain():

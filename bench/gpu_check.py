@@ -12,7 +12,7 @@ Checks, each timed, in a table at the end; the exit status is 1 if any failed:
   2. tsqr's transformers backend on it at batch 1, 16 and 64: new tokens per second, and that it really runs on
      CUDA in bfloat16 with SDPA attention;
   3. two GRPO steps and 4. two PPO steps from that checkpoint (train/grpo.py, train/ppo.py; bf16 on CUDA);
-  5. `python -m tsqr evaluate --data assets/demo --domain demo --reasoned transformers:default` (the embedded
+  5. `python -m tsqr evaluate --data demo --domain demo --reasoned transformers:default` (the embedded
      SmolLM2-135M; skipped, not failed, where its wheel is not installed).
 With --tiny the same steps run on a 2-layer model with a few tokens each, and step 5 reasons with that tiny model,
 so a test keeps this script working on machines without a GPU. Everything is written to a temporary folder
@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from bench.synthetic_model import write_random_checkpoint  # noqa: E402
 
 SMOKE = ROOT / "train" / "data" / "smoke.jsonl"
-DEMO = ROOT / "assets" / "demo"
+DEMO = ROOT / "tsqr" / "data" / "demo"
 
 
 @dataclass(frozen=True)

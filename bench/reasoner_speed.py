@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 BRIGHT_TOPICS = ROOT.parent / "shared" / "data" / "bright" / "anserini-tools" / "topics" / \
     "topics.bright-biology-original.jsonl.gz"
-DEMO = ROOT / "assets" / "demo"
+DEMO = ROOT / "tsqr" / "data" / "demo"
 
 
 def benchmark_queries() -> tuple[list[str], str]:

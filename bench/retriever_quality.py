@@ -54,7 +54,7 @@ def query_sides(domain: Domain, args: argparse.Namespace) -> dict[str, list[str]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=str(ROOT / "assets" / "demo"), help="BRIGHT-shaped source (default: demo)")
+    parser.add_argument("--data", default=str(ROOT / "tsqr" / "data" / "demo"), help="BRIGHT-shaped source (default: demo)")
     parser.add_argument("--domain", default="demo")
     parser.add_argument("--model", default="default", help="embedding model (default: offline all-MiniLM-L6-v2)")
     parser.add_argument("--reasoned", help="also score this reasoner's texts (e.g. default, a hub id, a folder)")

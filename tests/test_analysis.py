@@ -195,12 +195,12 @@ def test_importing_stays_light() -> None:
 def test_the_pinned_regex_release_is_the_one_the_tokenizer_was_calibrated_against():
     from pathlib import Path
 
-    import tsqr.bm25.tokenizer as tokenizer
+    from tsqr.bm25 import unicode_classes
 
     requirements = (Path(__file__).resolve().parents[1] / "requirements.txt").read_text().splitlines()
-    assert f"regex=={tokenizer.CALIBRATED_REGEX}" in requirements
+    assert f"regex=={unicode_classes.CALIBRATED_REGEX}" in requirements
     with pytest.warns(UserWarning, match=r"regex 1999\.1\.1 is installed.*calibrated against regex"):
-        tokenizer._warn_if_uncalibrated("1999.1.1")
+        unicode_classes.warn_if_uncalibrated("1999.1.1")
 
 
 SPAN_CASES = [
@@ -223,7 +223,7 @@ def test_spans_are_the_analyzers_own_terms_at_their_offsets(text):
 
 def test_spans_agree_with_the_terms_on_every_demo_document():
     analyzer = Analyzer()
-    documents = Path(__file__).resolve().parents[1] / "assets" / "demo" / "documents.jsonl"
+    documents = Path(__file__).resolve().parents[1] / "tsqr" / "data" / "demo" / "documents.jsonl"
     for line in documents.read_text().splitlines():
         content = json.loads(line)["content"]
         assert [span.term for span in analyzer.spans(content)] == analyzer(content)

@@ -21,7 +21,8 @@ from conftest import missing_reference, require_reference
 
 from tests.test_analysis import ANALYZER_CASES, LONG_TOKEN_CASES, TOKENIZER_CASES
 from tsqr.bm25.analysis import Analyzer, porter_stem
-from tsqr.bm25.tokenizer import _LUCENE_CLASS_OVERRIDES, tokenize
+from tsqr.bm25.tokenizer import tokenize
+from tsqr.bm25.unicode_classes import LUCENE_CLASS_OVERRIDES
 
 JAVA_17 = Path("/usr/lib/jvm/java-17-openjdk-amd64")
 
@@ -117,7 +118,7 @@ def _code_points(hex_ranges: str) -> Iterator[int]:
 
 def test_character_classes_agree_with_lucene(lucene: Lucene) -> None:
     """Every code point whose class tsqr corrects to Lucene's, and a sample of all others, behave alike."""
-    corrected = {point for spans in _LUCENE_CLASS_OVERRIDES.values() for point in _code_points(spans)}
+    corrected = {point for spans in LUCENE_CLASS_OVERRIDES.values() for point in _code_points(spans)}
     rng = random.Random(9)
     sample = rng.sample([point for point in range(0x110000) if not 0xD800 <= point < 0xE000], 40_000)
     points = sorted(corrected | set(sample) | set(range(0x3000)))
@@ -174,3 +175,58 @@ def test_all_real_bright_text_agrees_with_lucene(lucene: Lucene, shared_data: Pa
     assert differing[:5] == []
     words = sorted({word for text in texts for word in map(str.lower, tokenize(text)) if word.isalpha()})
     assert [(w, porter_stem(w), lucene.stem(w)) for w in words if porter_stem(w) != lucene.stem(w)][:10] == []
+
+
+# The inputs that once took quadratic time (tsqr.bm25.tokenizer now cuts and scans them in linear time): long
+# runs of connectors, mid-word marks, joiners and attached marks, alone or woven with letters and digits, and
+# tokens longer than Lucene's 255-char buffer, whose cut points the scan must find exactly as Lucene does.
+ADVERSARIAL_UNITS = [
+    "_", ".", "'", ",", ":", ";", '"', "a", "Z", "1", "9", "\u05d0", "\u30ab", "\u0e44", "\u4e2d", "\u200d",
+    "\u0301", "#", "*", "\ufe0f", "\u20e3", "\U0001f468", "\U0001f3fb", "\u2764", "\U0001f1fa", "\u24c2",
+    "\U0001d400", "\U0001d165", "\u203f", "\uff3f", "\u00ad", " ", "-",
+]
+
+
+def _adversarial_texts(seed: int, count: int) -> list[str]:
+    """Each text is one to three long runs, each a short random motif repeated to 100-1,200 characters."""
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(count):
+        runs = []
+        for _ in range(rng.randint(1, 3)):
+            motif = "".join(rng.choices(ADVERSARIAL_UNITS, k=rng.randint(1, 4)))
+            runs.append(motif * (rng.randint(100, 1200) // len(motif) + 1))
+        texts.append(rng.choice(["", " ", "a", "_"]).join(runs))
+    return texts
+
+
+def _buffer_edge_texts() -> list[str]:
+    """Runs whose length puts a token's end or start right at the edge of Lucene's 255-char buffer."""
+    texts = []
+    for length in (125, 126, 127, 128, 253, 254, 255, 256, 257, 300, 510, 511):
+        texts += ["_" * length + "a", "a" * length + "_" * 10 + "b", "\u200d" * length + "\U0001f468",
+                  "\U0001f468\u200d" * (length // 2) + "\U0001f469", "1," * (length // 2) + "2", "a." * (length // 2),
+                  "\u05d0'" * (length // 2), "\U0001d400" * length, "_\U0001d165" * (length // 2) + "x",
+                  "a" + "\u0301" * length + ".b", "#" + "\u200d" * length + "\u20e3", "\u24c2" * length]
+    return texts
+
+
+def test_adversarial_runs_agree_with_lucene(lucene: Lucene) -> None:
+    texts = _buffer_edge_texts() + _adversarial_texts(seed=17, count=600)
+    assert [text for text in texts if tokenize(text) != lucene.tokenize(text)][:3] == []
+    assert [text for text in texts if Analyzer()(text) != lucene.analyze(text)][:3] == []
+
+
+def test_adversarial_runs_agree_with_lucene_at_other_token_length_limits(lucene: Lucene) -> None:
+    texts = _buffer_edge_texts()[::3] + _adversarial_texts(seed=23, count=60)
+    for limit in (1, 2, 7, 40, 128, 1000):
+        assert [text for text in texts if tokenize(text, limit) != lucene.tokenize_cut(text, limit)][:3] == [], limit
+
+
+def test_the_inputs_that_were_quadratic_agree_with_lucene(lucene: Lucene) -> None:
+    """The issue's examples at full size: 40,000 "_", mixed runs of 20,000, one token of 100,000 letters."""
+    texts = ["_" * 40_000, "_a." * 7_000, "1a," * 7_000, "a'" * 10_000, "\u200d" * 20_000 + "\U0001f468",
+             "x" * 100_000, "\U0001f468\u200d" * 10_000]
+    for text in texts:
+        assert tokenize(text) == lucene.tokenize(text), text[:12]
+    assert Analyzer()(texts[-2]) == lucene.analyze(texts[-2])

@@ -89,7 +89,7 @@ def test_store_capacity_must_be_positive():
         CorpusStore(capacity=0)
 
 
-@pytest.mark.skipif(not (DEMO_DIR / "documents.jsonl").is_file(), reason="assets/demo not present in this checkout")
+@pytest.mark.skipif(not (DEMO_DIR / "documents.jsonl").is_file(), reason="tsqr/data/demo not present in this checkout")
 def test_bundled_demo_corpus_loads_with_every_gold_document():
     demo = load_demo()
     assert demo.examples and demo.documents

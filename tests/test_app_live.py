@@ -22,6 +22,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
+DEMO_DIR = Path(__file__).resolve().parents[1] / "tsqr" / "data" / "demo"
 
 
 def screenshot_path(name: str, tmp_path: Path) -> Path:
@@ -133,6 +134,95 @@ def test_the_reasoned_column_searches_what_the_composition_setting_says(served, 
         expected = index.search(compose_query(example.query, reasoning, mode=mode), k=10)
         assert doc_ids(reasoned) == [hit.doc_id for hit in expected], mode
 
+# A BRIGHT-shaped domain (named as one of BRIGHT's) whose queries TongSearch-QR-7B's released file covers: the file
+# is written in TongSearch's format where tsqr.released's cache looks, since the real home is not reachable here.
+RELEASED_TOPICS = {"tides": "moon gravity pulls ocean water causing two tides a day",
+                   "rust": "iron oxidises into rust when wet", "yeast": "yeast ferments sugar into gas"}
+
+
+def _bright_shaped_domain():
+    from tsqr.records import Document, Domain, Example
+
+    examples = [Example(str(i), f"odd thing I noticed at home, case {i}", (f"{topic}-gold",))
+                for i, topic in enumerate(RELEASED_TOPICS)]
+    documents = [Document(f"{topic}-gold", text) for topic, text in RELEASED_TOPICS.items()]
+    documents += [Document(f"noise-{i}", f"odd thing I noticed at home {i}") for i in range(6)]
+    return Domain("biology", examples, documents, source="test")
+
+
+@pytest.fixture()
+def released_corpus(served, monkeypatch):
+    """(corpus id, {query: released reasoning}): the domain registered in the served app, TongSearch-QR-7B's file
+    placed in this test's cache and pinned (for this test) to its checksum."""
+    import dataclasses
+    import hashlib
+
+    from tsqr.released import RELEASED, released_reasonings
+
+    app, _ = served
+    domain = _bright_shaped_domain()
+    texts = {ex.query: RELEASED_TOPICS[ex.gold_ids[0].split("-")[0]] for ex in domain.examples}
+    payload = json.dumps(texts).encode()
+    entry = dataclasses.replace(RELEASED["tongsearch-qr-7b"], sha256=hashlib.sha256(payload).hexdigest())
+    monkeypatch.setitem(RELEASED, entry.name, entry)
+    entry.cached_path(None).parent.mkdir(parents=True)
+    entry.cached_path(None).write_bytes(payload)
+    released_reasonings.cache_clear()
+    yield app.STORE.add(domain, "biology (BRIGHT-shaped test domain)").id, texts
+    released_reasonings.cache_clear()
+
+
+@pytest.fixture()
+def leases(served, monkeypatch) -> list[str]:
+    """The model specs the app leases from its pool while the test runs (a lease is what loads a model)."""
+    app, _ = served
+    calls: list[str] = []
+    lease = app.POOL.lease
+
+    def recorded(spec, settings):
+        calls.append(spec)
+        return lease(spec, settings)
+
+    monkeypatch.setattr(app.POOL, "lease", recorded)
+    return calls
+
+
+def test_a_released_reasoning_is_shown_at_once_without_any_model(client, released_corpus, leases):
+    corpus_id, texts = released_corpus
+    query = "odd thing I noticed at home, case 0"
+    job = client.submit(query=query, corpus_id=corpus_id, model="default", source="tongsearch-qr-7b",
+                        api_name="/search")
+    reasoning, info, moves, raw, reasoned = job.result(timeout=60)
+    assert reasoning == texts[query] and "Error" not in info
+    assert doc_ids(reasoned)[0] == "tides-gold" and "`tides-gold`" in moves
+    assert "nDCG@10 raw" in info and "reasoned **1.000**" in info
+    assert "no generation (TongSearch-QR-7B (trained, released reasonings)); BM25" in info
+    assert leases == []  # no model was loaded, or even asked for
+    assert not any("waiting for" in output[4] for output in job.outputs())
+
+
+def test_without_a_released_file_the_live_model_reasons_and_says_why(client, served, leases):
+    app, _ = served
+    corpus_id = app.STORE.add(_bright_shaped_domain(), "biology (no released file)").id
+    reasoning, info, _, _, reasoned = client.predict(query="odd thing I noticed at home, case 1", corpus_id=corpus_id,
+                                                     model="none", source="tongsearch-qr-1.5b", api_name="/search")
+    assert "**No released reasoning**" in info and "HF_HUB_OFFLINE is set" in info and "none (search with" in info
+    assert reasoning == "odd thing I noticed at home, case 1" and leases == ["none", "none"]
+    assert doc_ids(reasoned)
+
+
+def test_the_first_dense_search_shows_bm25_results_and_embedding_progress_first(served, client, example):
+    app, _ = served
+    job = client.submit(query=example.query, model="none", retriever="dense", api_name="/search")
+    final = job.result(timeout=300)
+    first = job.outputs()[0]
+    assert "embedding the corpus for dense retrieval" in first[1] and "waiting for the dense" in first[4]
+    bm25 = app.STORE.index(app.DEMO_ID, progress=False).search(example.query, k=10, exclude=example.excluded_ids)
+    assert doc_ids(first[3]) == [hit.doc_id for hit in bm25]  # BM25's column came first, before any embedding
+    dense = app.STORE.retriever(app.DEMO_ID, "dense").search(example.query, k=10, exclude=example.excluded_ids)
+    assert doc_ids(final[3]) == [hit.doc_id for hit in dense] and "; dense " in final[1] and "BM25 " not in final[1]
+
+
 def _subset(folder: Path) -> tuple[Path, Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     topics = {"tides": "moon gravity pulls ocean water causing tides", "rust": "iron oxidises into rust"}
@@ -218,7 +308,7 @@ def test_a_stopped_evaluation_resumes_from_the_reasoning_cache(client):
     from gradio_client import handle_file
     from gradio_client.utils import Status
 
-    demo_files = [handle_file(ASSETS / "demo" / "examples.jsonl"), handle_file(ASSETS / "demo" / "documents.jsonl")]
+    demo_files = [handle_file(DEMO_DIR / "examples.jsonl"), handle_file(DEMO_DIR / "documents.jsonl")]
     request = dict(files=demo_files, corpus_files=None, name="demo-resume", limit=17, model="default",
                    reasoning_file=None, max_new_tokens=16, api_name="/evaluate")
     first = client.submit(**request)
@@ -295,16 +385,117 @@ def test_evaluation_in_a_real_browser(served, tmp_path):
             page.goto(url)
             page.get_by_role("tab", name="Evaluate").click()
             page.locator("#evaluate-files input[type=file]").set_input_files(
-                [str(ASSETS / "demo" / "examples.jsonl"), str(ASSETS / "demo" / "documents.jsonl")])
+                [str(DEMO_DIR / "examples.jsonl"), str(DEMO_DIR / "documents.jsonl")])
             page.get_by_label("precomputed reasoning file").check()
             page.locator("#evaluate-reasoning-file input[type=file]").set_input_files(str(reasonings))
-            expect(page.get_by_text("demo_reasoned_queries.json")).to_be_visible()
+            expect(page.get_by_text("demo_reasoned_queries.json")).to_be_visible(timeout=30_000)
             page.locator("#evaluate-button").click()
             expect(page.locator("#evaluate-status")).to_contain_text("finished 1 domain", timeout=60_000)
             expect(page.locator("#evaluate-summary")).to_contain_text("nDCG@10")
-            expect(page.locator(".js-plotly-plot")).to_have_count(3)
+            expect(page.locator(".js-plotly-plot")).to_have_count(3, timeout=60_000)  # plotly draws after the data
             assert page.locator("details[data-query-id]").count() >= 1
             page.screenshot(path=str(screenshot), full_page=True)
         finally:
             browser.close()
     assert screenshot.stat().st_size > 10_000
+
+
+def _browser(playwright):
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+
+
+def _pick(page, dropdown: str, option: str) -> None:
+    """Open the Gradio dropdown `#<dropdown>` and click the option named `option`."""
+    page.locator(f"#{dropdown} input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+@pytest.mark.slow
+def test_released_reasonings_in_a_real_browser(served, released_corpus, leases, tmp_path):
+    """Chromium loads a BRIGHT-shaped domain through the Evaluate tab, then in the Search tab picks one of its
+    queries and TongSearch-QR-7B's released reasonings: the reasoned column fills, and no model is ever leased."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package to run the browser test")
+    from playwright.sync_api import expect, sync_playwright
+
+    from tsqr.released import RELEASED
+
+    _, url = served
+    _, texts = released_corpus
+    domain = _bright_shaped_domain()
+    examples, documents = tmp_path / "examples.jsonl", tmp_path / "documents.jsonl"
+    examples.write_text("\n".join(json.dumps({"id": ex.id, "query": ex.query, "gold_ids": list(ex.gold_ids)})
+                                  for ex in domain.examples))
+    documents.write_text("\n".join(json.dumps({"id": doc.id, "content": doc.content}) for doc in domain.documents))
+    reasonings = tmp_path / "reasoned.json"
+    reasonings.write_text(json.dumps(texts))
+    query = domain.examples[0].query
+    with sync_playwright() as playwright:
+        browser = _browser(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url)
+            expect(page.locator("#looking-at")).to_contain_text("SmolLM2-135M, untrained (offline placeholder)")
+            page.get_by_role("tab", name="Evaluate").click()
+            page.locator("#evaluate-files input[type=file]").set_input_files([str(examples), str(documents)])
+            page.get_by_label("Domain name of the upload").fill("biology")
+            page.get_by_label("precomputed reasoning file").check()
+            page.locator("#evaluate-reasoning-file input[type=file]").set_input_files(str(reasonings))
+            expect(page.get_by_text("reasoned.json")).to_be_visible(timeout=30_000)
+            page.locator("#evaluate-button").click()
+            expect(page.locator("#evaluate-status")).to_contain_text("finished 1 domain", timeout=60_000)
+
+            page.get_by_role("tab", name="Search").click()
+            _pick(page, "examples", f"0: {query}")
+            expect(page.locator("#query textarea")).to_have_value(query)
+            _pick(page, "source", RELEASED["tongsearch-qr-7b"].label)
+            expect(page.locator("#looking-at")).to_contain_text("TongSearch-QR-7B")
+            expect(page.locator("#model")).to_be_hidden()  # no model runs: its controls are not shown
+            leases.clear()
+            page.locator("#search-button").click()
+            expect(page.locator("#reasoned-results .tsqr-hit").first).to_have_attribute("data-doc-id", "tides-gold")
+            expect(page.locator("#reasoning textarea")).to_have_value(texts[query])
+            expect(page.get_by_text("no generation (TongSearch-QR-7B")).to_be_visible()
+            page.screenshot(path=str(tmp_path / "released.png"), full_page=True)
+        finally:
+            browser.close()
+    assert leases == []
+
+
+@pytest.mark.slow
+def test_the_first_dense_search_in_a_real_browser_shows_bm25_and_a_progress_figure_first(served, tmp_path):
+    """Chromium uploads 600 documents, chooses the dense retriever and searches: BM25's results and the embedding
+    progress figure (documents done/total) are on the page together, then dense's column and its cost line."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package to run the browser test")
+    from playwright.sync_api import expect, sync_playwright
+
+    words = ("tide moon ocean gravity rust iron water yeast sugar dough bread oven heat salt wind cloud rain storm "
+             "river stone sand glass metal copper").split()
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text("\n".join(json.dumps({"id": f"n{i}", "content": " ".join(words[(i * 7 + j * 3) % len(words)]
+                                                                               for j in range(20))})
+                               for i in range(600)))
+    with sync_playwright() as playwright:
+        browser = _browser(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url := served[1])
+            page.get_by_text("Search your own documents").click()
+            page.locator("input[type=file]").first.set_input_files(str(notes))
+            page.get_by_role("button", name="Load documents").click()
+            expect(page.get_by_text("Loaded 600 documents")).to_be_visible(timeout=60_000)
+            _pick(page, "model", "none (search with the query itself)")
+            page.get_by_label("dense (all-MiniLM-L6-v2)").check()
+            expect(page.get_by_label("BRIGHT BM25 (official)")).to_be_hidden()  # scoring means nothing to dense
+            page.locator("#query textarea").fill("why does the moon move the ocean")
+            page.locator("#search-button").click()
+            progress = page.get_by_text(re.compile(r"embedding the corpus for dense retrieval.*/600 documents"))
+            expect(progress).to_be_visible(timeout=120_000)
+            assert page.locator("#raw-results .tsqr-hit").count() == 10  # BM25's, shown while the corpus embeds
+            expect(page.get_by_text(re.compile(r"; dense [\d.]+ ms"))).to_be_visible(timeout=300_000)
+            expect(page.locator("#raw-results .tsqr-hit")).to_have_count(10)
+            page.screenshot(path=str(tmp_path / "dense.png"), full_page=True)
+        finally:
+            browser.close()
+    assert url

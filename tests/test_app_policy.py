@@ -42,13 +42,15 @@ def test_a_public_app_offers_only_the_hosts_models():
         host_policy("0.0.0.0", {"TSQR_MODELS": " , "})
 
 
-def test_a_refusal_is_the_same_whether_a_path_exists_or_not(tmp_path):
+def test_a_refusal_is_the_same_whether_a_path_exists_or_not(tmp_path, monkeypatch):
     policy = host_policy("0.0.0.0", {})
+    monkeypatch.chdir(tmp_path)  # short relative names: a long temporary path would be cut inside the message
+    (tmp_path / "exists").mkdir()
     messages = []
-    for path in (tmp_path, tmp_path / "missing"):
+    for path in ("exists", "missing"):
         with pytest.raises(PolicyError) as refused:
-            policy.check_model(str(path))
-        messages.append(str(refused.value).replace(str(path), "PATH"))
+            policy.check_model(path)
+        messages.append(str(refused.value).replace(path, "PATH"))
     assert messages[0] == messages[1]
     with pytest.raises(PolicyError) as refused:
         policy.check_model("x" * 10_000)
@@ -112,3 +114,22 @@ def test_a_long_typed_query_is_cut_but_a_corpus_example_is_searched_whole(monkey
     assert reasoning == example.query and f"`{example.id}`" in info and "cut" not in info
     *_, (reasoning, info, _, raw, _) = app.search(example.query + " and more", app.DEMO_ID, "none", 16, 10, "bright")
     assert reasoning == (example.query + " and more")[:50] and "cut from" in info and "to 50 characters" in info
+
+
+def test_visitor_work_is_bounded_in_public_mode_and_free_locally_unless_set():
+    public, local = host_policy("0.0.0.0", {}), host_policy("127.0.0.1", {})
+    assert (public.work_seconds, public.max_embedded_documents, public.max_model_queue) == (600.0, 5000, 8)
+    assert (local.work_seconds, local.max_embedded_documents, local.max_model_queue) == (None, None, 8)
+    chosen = host_policy("127.0.0.1", {"TSQR_MAX_INDEX_SECONDS": "2.5", "TSQR_MAX_EMBEDDED_DOCS": "10",
+                                       "TSQR_MAX_MODEL_QUEUE": "3"})
+    assert (chosen.work_bounds.seconds, chosen.work_bounds.embedded_documents, chosen.max_model_queue) == (2.5, 10, 3)
+    assert host_policy("0.0.0.0", {"TSQR_MAX_INDEX_SECONDS": "0"}).work_seconds is None  # 0: no limit
+
+
+@pytest.mark.parametrize("name, value", [("TSQR_MAX_INDEX_SECONDS", "abc"), ("TSQR_MAX_INDEX_SECONDS", "inf"),
+                                         ("TSQR_MAX_INDEX_SECONDS", "nan"), ("TSQR_MAX_INDEX_SECONDS", "-1"),
+                                         ("TSQR_MAX_EMBEDDED_DOCS", "1.5"), ("TSQR_MAX_EMBEDDED_DOCS", "-3"),
+                                         ("TSQR_MAX_MODEL_QUEUE", "0"), ("TSQR_MAX_MODEL_QUEUE", "many")])
+def test_a_bad_bound_is_an_error_naming_its_variable(name, value):
+    with pytest.raises(ValueError, match=rf"^\${name}={value!r}: give a"):
+        host_policy("0.0.0.0", {name: value})

@@ -7,12 +7,18 @@ climbs out of the output folder writes nothing there; a model URL pointing at a 
 nothing; a model outside the host's list is refused; a zip bomb and a one-line gz bomb are refused with the peak
 memory under 1.5 GB (no model loaded yet) and no more than the cap written; a raw search answers within 5 s
 while a 1024-token generation runs; a host model that never answers holds up nobody else; a 1 MB query is cut
-with a note; and the app still serves after all of it. The figures are printed (run with -s to see them): the
-README quotes them. The file-write and bomb cases rely on tsqr.bright's safe names and caps (tsqr.limits).
+with a note; and the app still serves after all of it. Round two (issue 17): a raw-only search answers while 40
+visitors keep asking a host model (a loopback simulator, tsqr.serve.simulate) for reasonings; a 20 KB upload of
+adversarial text, indexed in a worker process, does not stall a concurrent raw search; a second visitor asking the
+same query cannot tell from the page that someone asked it before; uploaded queries of 1.8 MB are cut before any
+reasoning; and Gradio's cache is empty after the app is killed (SIGKILL) and started again. The figures are printed
+(run with -s to see them): the README quotes them. The file-write and bomb cases rely on tsqr.bright's safe names
+and caps (tsqr.limits).
 """
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
 import socket
@@ -25,12 +31,17 @@ from pathlib import Path
 
 import pytest
 
+from tsqr.serve.simulate import Latency, Simulator
+
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "assets" / "demo"
+DEMO = ROOT / "tsqr" / "data" / "demo"
 CAP_MB = 50  # TSQR_MAX_UNPACKED_MB for the app under attack
 BOMB_BYTES = 1 << 30  # each bomb expands to 1 GiB, 20 times the cap
 PEAK_LIMIT = 1.5e9
 RAW_LATENCY_LIMIT_S = 5.0
+GENEROUS_LIMIT_S = 30.0  # a bound that catches a stall (91 s was measured before), not a timing test
+SIMULATED_LATENCY = "fixed:2"  # each reasoning by the simulated host model takes 2 s
+ATTACKERS = 40
 LONG_QUERY = ("Explain in as much detail as you can, step by step and with examples, why bread goes stale faster "
               "in the fridge than on the counter, what starch retrogradation is, and how to keep bread fresh.")
 
@@ -69,12 +80,12 @@ class Listener:
 class HostedApp:
     """`python app.py` in public mode, its folders, and what its process has used."""
 
-    def __init__(self, folder: Path, hanging: Listener) -> None:
+    def __init__(self, folder: Path, hanging: Listener, simulated: str) -> None:
         self.folder, self.log = folder, folder / "app.log"
         self.escape = folder / "escape"  # where a path-climbing domain name aims
         for name in ("tmp", "gradio", "cache", "escape"):
             (folder / name).mkdir()
-        self.env = {**os.environ, "TSQR_PUBLIC": "1", "TSQR_MODELS": f"default,none,{hanging.url}/v1",
+        self.env = {**os.environ, "TSQR_PUBLIC": "1", "TSQR_MODELS": f"default,none,{hanging.url}/v1,{simulated}",
                     "TSQR_HUB_DOMAINS": "", "TSQR_MAX_UNPACKED_MB": str(CAP_MB),
                     "TSQR_MAX_RATIO": "1000000",  # so the size cap, not the ratio, is what stops the bombs
                     "TMPDIR": str(folder / "tmp"), "GRADIO_TEMP_DIR": str(folder / "gradio"),
@@ -134,10 +145,17 @@ def hanging():
 
 
 @pytest.fixture(scope="module")
-def hosted(tmp_path_factory, hanging):
+def simulator():
+    """A host model that answers every reasoning in 2 s, whatever the load: an inference server stand-in."""
+    with Simulator(latency=Latency.parse(SIMULATED_LATENCY), capacity=64) as simulated:
+        yield simulated
+
+
+@pytest.fixture(scope="module")
+def hosted(tmp_path_factory, hanging, simulator):
     if not (DEMO / "documents.jsonl").is_file():
         pytest.skip(f"the bundled demo corpus is missing at {DEMO}")
-    app = HostedApp(tmp_path_factory.mktemp("public-app"), hanging)
+    app = HostedApp(tmp_path_factory.mktemp("public-app"), hanging, simulator.url)
     yield app
     app.stop()
 
@@ -265,9 +283,11 @@ def test_decompression_bombs_are_refused_within_memory_and_disk_caps(client, hos
 
 def test_a_host_model_that_never_answers_holds_up_nobody_else(hosted, hanging):
     """Loading a server model that accepts connections and never answers must not stop an evaluation with
-    "none" (the pool's lock is not held while loading) nor a search with another model."""
-    loading = _client(hosted).submit(query="why does ice float", model=f"{hanging.url}/v1", max_new_tokens=16,
-                                     api_name="/search")
+    "none" (the pool's lock is not held while loading) nor a search with another model. The app gives up on such a
+    server after its probe timeout (5 s), so four visitors ask for it: their loads follow one another, and the
+    model stays "loading" for about 20 s, longer than the evaluation (whose upload is indexed in a worker)."""
+    loading = [_client(hosted).submit(query="why does ice float", model=f"{hanging.url}/v1", max_new_tokens=16,
+                                      api_name="/search") for _ in range(4)]
     try:
         assert hanging.connected.wait(120), "the app never contacted the host's server"
         others = _client(hosted)
@@ -275,12 +295,13 @@ def test_a_host_model_that_never_answers_holds_up_nobody_else(hosted, hanging):
         status, *_ = evaluate(others, limit=3)
         evaluation_s = time.monotonic() - begun
         _, info, _, raw, _ = others.predict(query="why does ice float", model="none", api_name="/search")
-        still_loading = not loading.done()
+        still_loading = not all(job.done() for job in loading)
         print(f"\nevaluation with model none while a host model hangs: {evaluation_s:.1f} s")
         assert "finished 1 domain" in status and len(doc_ids(raw)) == 10
-        assert still_loading  # all of the above happened while the hanging load was still going on
+        assert still_loading  # all of the above happened while the hanging loads were still going on
     finally:
-        loading.cancel()
+        for job in loading:
+            job.cancel()
 
 
 @pytest.mark.slow
@@ -336,3 +357,173 @@ def test_evaluation_folders_go_with_their_run_and_the_app_keeps_serving(client, 
     assert len(doc_ids(raw)) == 10 and "Error" not in info
     assert hosted.process.poll() is None
     print(f"\napp peak RSS (VmHWM) after every test, the embedded model loaded: {hosted.peak_rss() / 1e9:.2f} GB")
+
+
+def _timed_raw_search(client, query: str = "why does ice float") -> float:
+    begun = time.monotonic()
+    _, info, _, raw, _ = client.predict(query=query, model="none", api_name="/search")
+    assert len(doc_ids(raw)) == 10 and "Error" not in info, info
+    return time.monotonic() - begun
+
+
+def _figures(seconds: list[float]) -> str:
+    ordered = sorted(seconds)
+    return f"p50 {ordered[len(ordered) // 2]:.2f} s, max {ordered[-1]:.2f} s (n={len(ordered)})"
+
+
+def _told(info: str) -> bool:
+    return "visitors are waiting for the model" in info
+
+
+def test_a_raw_search_answers_under_40_concurrent_model_searches(hosted, simulator):
+    """40 visitors ask the host model at once: the line holds TSQR_MAX_MODEL_QUEUE of them (one generating, the
+    others waiting for their turn, each holding a search slot), the rest are told at once; a fresh visitor's
+    raw-only searches must not wait behind them (91 s were measured when waiting searches held every slot)."""
+    clients = [_client(hosted) for _ in range(4)]
+    jobs = [clients[n % 4].submit(query=f"why does visitor {n} ask this {time.time_ns()}", model=simulator.url,
+                                  max_new_tokens=16, api_name="/search") for n in range(ATTACKERS)]
+    try:
+        deadline = time.monotonic() + 120
+        while not all(job.outputs() or job.done() for job in jobs):  # every one has its raw results or its answer
+            assert time.monotonic() < deadline, "the model searches never all showed their raw results"
+            time.sleep(0.2)
+        waiting = sum(not job.done() for job in jobs)
+        visitor = _client(hosted)
+        latencies = [_timed_raw_search(visitor, f"why does ice float {n}") for n in range(8)]
+        still_waiting = sum(not job.done() for job in jobs)
+        results = [job.result(timeout=120) for job in jobs]
+    finally:
+        for job in jobs:
+            job.cancel()
+    told = [info for _, info, _, _, _ in results if _told(info)]
+    print(f"\nraw-only search under {ATTACKERS} concurrent model searches ({SIMULATED_LATENCY} s a reasoning): "
+          f"{_figures(latencies)}; {waiting} model searches in the line when it began, {still_waiting} when it "
+          f"ended; {len(told)} told at once ({told[0].strip('*')!r})")
+    assert max(latencies) < GENEROUS_LIMIT_S and still_waiting  # measured while model searches were waiting
+    assert len(told) == ATTACKERS - 8  # TSQR_MAX_MODEL_QUEUE's default: the others were reasoned
+    assert all(reasoning.strip() for reasoning, info, *_ in results if not _told(info))
+
+
+def test_a_raw_search_answers_while_40_visitors_keep_asking_the_model(hosted, simulator):
+    """A flood: every attacker asks again as soon as it is answered or told the line is full, so 40 searches
+    (each with its raw results) are always in flight. The fresh visitor's raw search then shares the CPU with
+    40 others' raw searches: what it measures is that share, not a wait for the model."""
+    stop, lock = threading.Event(), threading.Lock()
+    told: list[str] = []
+    answered = [0]
+
+    def attacker(number: int) -> None:
+        client = _client(hosted)
+        for round_ in range(10 ** 6):
+            if stop.is_set():
+                return
+            reasoning, info, _, raw, reasoned = client.predict(
+                query=f"why does attacker {number} ask question {round_} {time.time_ns()}", model=simulator.url,
+                max_new_tokens=16, api_name="/search")
+            with lock:
+                if _told(info):
+                    told.append(info)
+                    assert _told(reasoned) and len(doc_ids(raw)) == 10
+                elif reasoning.strip():
+                    answered[0] += 1
+
+    threads = [threading.Thread(target=attacker, args=(n,), daemon=True) for n in range(ATTACKERS)]
+    for thread in threads:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not told:  # the line is full: from here on, 40 model searches are pressing
+            assert time.monotonic() < deadline and any(t.is_alive() for t in threads), "the line never filled"
+            time.sleep(0.2)
+        visitor = _client(hosted)
+        latencies = [_timed_raw_search(visitor, f"why does ice float {n}") for n in range(8)]
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(120)
+    print(f"\nraw-only search while {ATTACKERS} visitors keep asking the model again at once: {_figures(latencies)}; "
+          f"meanwhile {answered[0]} model searches answered, {len(told)} told at once")
+    assert max(latencies) < GENEROUS_LIMIT_S
+    assert re.fullmatch(r"\*\*\d+ visitors are waiting for the model; try again shortly\*\*", told[0])
+    assert not any(thread.is_alive() for thread in threads)
+
+
+def test_an_adversarial_upload_does_not_stall_a_concurrent_raw_search(hosted, tmp_path):
+    """A 20 KB document of runs that made the old tokenizer backtrack (124 s of everyone's time) is indexed in a
+    worker process: raw searches of other visitors answer while it is."""
+    from gradio_client import handle_file
+
+    upload = tmp_path / "adversarial.jsonl"
+    rows = [{"id": "underscores", "content": "_" * 20_000}, {"id": "mixed", "content": "a1_b2-c3.d4'" * 1_700}]
+    upload.write_text("\n".join(json.dumps(row) for row in rows))
+    uploader, visitor = _client(hosted), _client(hosted)
+    begun = time.monotonic()
+    loading = uploader.submit(files=[handle_file(upload)], api_name="/load_documents")
+    overlapping: list[float] = []
+    while not loading.done():
+        latency = _timed_raw_search(visitor)
+        if not loading.done():
+            overlapping.append(latency)
+    message, _ = loading.result()
+    print(f"\n20 KB adversarial upload: {message} ({time.monotonic() - begun:.1f} s with the upload); raw searches "
+          f"meanwhile: {_figures(overlapping) if overlapping else 'none overlapped'}")
+    assert message.startswith("Loaded 2 documents") and "indexed in" in message, message
+    assert all(latency < GENEROUS_LIMIT_S for latency in overlapping)
+
+
+def test_a_second_visitor_cannot_tell_that_a_query_was_asked_before(hosted, simulator):
+    query = f"why do my houseplants lean toward the window {time.time_ns()}"
+    first = _client(hosted).predict(query=query, model=simulator.url, max_new_tokens=16, api_name="/search")
+    second = _client(hosted).predict(query=query, model=simulator.url, max_new_tokens=16, api_name="/search")
+
+    def cost(info: str) -> str:
+        return re.sub(r"BM25 [\d.]+ ms", "BM25 _ ms", info.splitlines()[-1])
+
+    print(f"\nfirst visitor: {cost(first[1])}\nsecond visitor (reasoning from the shared cache): {cost(second[1])}")
+    assert first[0] == second[0] and first[0].strip()  # the second was served the first one's reasoning
+    assert "cache" not in second[1] and cost(first[1]) == cost(second[1])
+
+
+def test_uploaded_queries_are_cut_before_any_reasoning(hosted, simulator, tmp_path):
+    from gradio_client import handle_file
+
+    examples = tmp_path / "examples.jsonl"
+    demo = [json.loads(line) for line in (DEMO / "examples.jsonl").read_text().splitlines()[:3]]
+    examples.write_text("\n".join(json.dumps({**row, "query": (row["query"] + " ") * (1_800_000 // len(row["query"]))})
+                                  for row in demo))
+    begun = time.monotonic()
+    status, *_ = _client(hosted).predict(
+        files=[handle_file(examples), handle_file(DEMO / "documents.jsonl")], corpus_files=None, name="long",
+        limit=0, model=simulator.url, reasoning_file=None, max_new_tokens=16, api_name="/evaluate")
+    elapsed = time.monotonic() - begun
+    rows = [json.loads(line) for cache in (hosted.folder / "cache").rglob("*.jsonl")
+            for line in cache.read_text().splitlines()]
+    longest = max(len(row.get("query", "")) for row in rows)
+    print(f"\n3 uploaded queries of {examples.stat().st_size / 3e6:.1f} MB, reasoned by the host model: "
+          f"{elapsed:.1f} s; longest query in the reasoning cache {longest:,} characters")
+    assert "finished 1 domain" in status and "3 uploaded queries were cut to 4,000 characters" in status, status
+    assert longest <= 4000
+
+
+def _gradio_files(hosted: HostedApp) -> list[Path]:
+    """Every file under the app's GRADIO_TEMP_DIR but the locks that mark a run's folder as in use."""
+    return [path for path in (hosted.folder / "gradio").rglob("*") if path.is_file() and path.suffix != ".lock"]
+
+
+def test_gradio_cache_is_emptied_when_the_app_starts_again_after_a_kill(hosted):
+    """Last in this file: it kills the module's app (SIGKILL, no clean-up of any kind) and starts it again."""
+    from gradio_client import handle_file
+
+    _client(hosted).predict(files=[handle_file(DEMO / "documents.jsonl")], api_name="/load_documents")
+    left = _gradio_files(hosted)
+    hosted.process.kill()
+    hosted.process.wait()
+    after_kill = _gradio_files(hosted)
+    size = sum(path.stat().st_size for path in after_kill)
+    hosted.process, hosted.url = hosted._start()
+    after_start = _gradio_files(hosted)
+    print(f"\nGradio cache: {len(after_kill)} files ({size / 1e6:.1f} MB) left by "
+          f"the killed app; {len(after_start)} after it started again")
+    assert left and after_kill == left  # SIGKILL left them all behind
+    assert after_start == []
+    assert _timed_raw_search(_client(hosted)) < GENEROUS_LIMIT_S  # and it serves

@@ -124,3 +124,112 @@ def test_bad_requests_are_refused_with_a_reason(corpus):
         compare(domain, index, QUERY, None, k=0)
     with pytest.raises(ValueError, match="unknown scoring"):
         compare(domain, index, QUERY, None, scoring="tfidf")
+
+
+def test_a_released_reasoning_is_matched_by_text_or_by_id_and_a_query_it_lacks_is_said(corpus, monkeypatch):
+    import dataclasses
+    import hashlib
+    import json
+
+    from tsqr.app.search import released_reasoning
+    from tsqr.released import RELEASED, ReleasedUnavailable, released_reasonings
+
+    domain, _ = corpus
+    payload = json.dumps({QUERY: REASONING}).encode()
+    entry = dataclasses.replace(RELEASED["tongsearch-qr-1.5b"], sha256=hashlib.sha256(payload).hexdigest())
+    monkeypatch.setitem(RELEASED, entry.name, entry)
+    entry.cached_path(None).parent.mkdir(parents=True)
+    entry.cached_path(None).write_bytes(payload)
+    released_reasonings.cache_clear()
+    try:
+        assert released_reasoning(entry.name, domain, " ".join(QUERY.split(" "))) == REASONING
+        with pytest.raises(ReleasedUnavailable, match="no reasoning for this query"):
+            released_reasoning(entry.name, domain, "a question nobody released a reasoning for")
+        with pytest.raises(ReleasedUnavailable, match="cover BRIGHT's 12 domains"):  # "toy" is not a BRIGHT domain
+            released_reasoning("bright-gpt4", domain, QUERY)
+    finally:
+        released_reasonings.cache_clear()
+
+
+def test_labels_say_what_a_visitor_is_looking_at():
+    from tsqr.app.choices import checked_source, labelled_models, looking_at
+
+    assert ("SmolLM2-135M, untrained (offline placeholder)", "default") in labelled_models(["default", "x/y"])
+    assert ("x/y", "x/y") in labelled_models(["default", "x/y"])
+    assert "untrained" in looking_at("default", "live") and "not TongSearch QR" in looking_at("default", "live")
+    assert "TongSearch-QR-7B" in looking_at("default", "tongsearch-qr-7b") and "without generating" in \
+        looking_at("default", "tongsearch-qr-7b")
+    assert "(trained)" in looking_at("TongSearch/TongSearch-QR-1.5B", "live")
+    with pytest.raises(ValueError, match="unknown reasoning source"):
+        checked_source("http://example.com/reasonings.json")
+
+
+def test_the_cost_line_names_the_retriever_and_a_cut_reasoning_says_so():
+    from tsqr.app.render import cost_markdown
+    from tsqr.reasoner import CacheRow
+
+    def row(new_tokens):
+        return CacheRow("k", "q", "t", "m", "x", {"max_new_tokens": 64}, new_tokens=new_tokens, seconds=2.0)
+
+    cut = cost_markdown(row(64), True, "CPU", "dense", 0.0123)
+    assert "64 tokens in 2.0 s (32.0 tokens/s) on CPU; dense 12.3 ms" in cut and "Cut at the token limit" in cut
+    assert "Cut" not in cost_markdown(row(40), False, "CPU", "BM25", 0.001)
+    assert cost_markdown(None, False, "CPU", "hybrid", 0.002, released="TongSearch-QR-7B") == \
+        "_Cost: no generation (TongSearch-QR-7B); hybrid 2.0 ms._"
+
+
+def test_a_reasoning_that_made_things_worse_says_so(corpus):
+    from tsqr.app.render import scores_markdown
+
+    documents = [Document("gold", "the moon pulls the tides")] + [Document(f"n{i}", f"weather report {i}")
+                                                                  for i in range(3)]
+    domain = Domain("tides", [Example("q", "why do tides follow the moon", ("gold",))], documents)
+    index = Index.build(documents, progress=False)
+    worse = compare(domain, index, "why do tides follow the moon", "weather report", k=4)
+    assert worse.reasoned.ndcg < worse.raw.ndcg and "made this query worse" in scores_markdown(worse)
+    better = compare(*corpus, QUERY, REASONING, k=10)
+    assert better.reasoned.ndcg > better.raw.ndcg and "worse" not in scores_markdown(better)
+
+
+def test_labels_are_cut_at_a_word_boundary_and_errors_listed_one_per_line():
+    from tsqr.app.render import clip_words, error_markdown
+
+    assert clip_words("q1: why does  my\nsourdough starter smell", 24) == "q1: why does my\u2026"
+    assert clip_words("short one", 24) == "short one"
+    assert clip_words("x" * 30, 10) == "x" * 9 + "\u2026"  # one long word: cut inside it
+    assert error_markdown("examples.jsonl: row 2: no id") == "**Error**: examples.jsonl: row 2: no id"
+    assert error_markdown("a.jsonl: row 1: x\na.jsonl: row 4: y\n") == \
+        "**Error**:\n- a.jsonl: row 1: x\n- a.jsonl: row 4: y"
+
+
+def test_background_work_reports_its_progress_and_hands_back_its_value_or_error():
+    import threading
+
+    from tsqr.app.background import Background
+
+    counted, release = threading.Event(), threading.Event()
+
+    def work(on_progress):
+        on_progress(0, 2500)
+        on_progress(500, 2500)
+        counted.set()
+        release.wait(30)
+        on_progress(1000, 2500)
+        counted.set()
+        release.wait(30)
+        return "built"
+
+    running = Background(work)
+    assert counted.wait(30)
+    assert running.figure() == "500/2,500 documents"  # one batch gives no rate yet
+    counted.clear()
+    release.set()
+    assert counted.wait(30)
+    assert running.figure().startswith("1,000/2,500 documents, about ") and running.figure().endswith(" s left")
+    assert running.result() == "built" and list(running.figures(0.01)) == []  # finished: no more figures
+
+    def failing(on_progress):
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        Background(failing).result()

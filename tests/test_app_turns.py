@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tsqr.app.turns import Turns, in_turn
+from tsqr.app.turns import Line, LineFull, Turns, in_turn
 
 
 def test_waiters_are_served_in_arrival_order_and_see_their_place():
@@ -82,3 +82,27 @@ def test_in_turn_calls_run_one_at_a_time():
     for thread in threads:
         thread.join(5)
     assert results == ["done"] * 4 and most[0] == 1
+
+
+def test_a_full_line_refuses_at_once_saying_how_many_are_in_it():
+    line = Line(capacity=2)
+    with line.place(), line.place():
+        assert line.inside == 2
+        with pytest.raises(LineFull, match="^2 visitors are waiting for the model; try again shortly$"):
+            with line.place():
+                pass
+        assert line.inside == 2  # the refused caller took no place
+    with line.place():  # leaving (done, failed or stopped) frees the places
+        assert line.inside == 1
+    assert line.inside == 0
+    with pytest.raises(ValueError, match="at least 1"):
+        Line(capacity=0)
+
+
+def test_a_place_is_freed_when_its_block_fails():
+    line = Line(capacity=1)
+    with pytest.raises(RuntimeError, match="boom"):
+        with line.place():
+            raise RuntimeError("boom")
+    with line.place():
+        assert line.inside == 1

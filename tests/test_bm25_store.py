@@ -2,7 +2,9 @@
 are reported by name, and a broken cache never costs a result."""
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
 import warnings
 
 import numpy as np
@@ -247,3 +249,77 @@ def test_a_writer_that_lost_the_race_leaves_no_temporary_folder_and_no_warning(d
     [entry] = tmp_path.iterdir()
     assert (entry / "meta.json").is_file()
     assert load_or_build(documents, cache=tmp_path, progress=False).loaded_from == entry
+
+
+def _swap_first_two_ids(folder) -> None:
+    ids = json.loads((folder / "doc_ids.json").read_text(encoding="utf-8"))
+    ids[0], ids[1] = ids[1], ids[0]
+    (folder / "doc_ids.json").write_text(json.dumps(ids), encoding="utf-8")
+
+
+def test_a_cached_index_with_swapped_ids_is_rebuilt_not_trusted(documents, tmp_path):
+    """Two ids swapped in doc_ids.json keep every file well-formed and consistent: trusted, they would move
+    every hit of those two documents onto the other (and nDCG with them). The content hash catches it."""
+    first = load_or_build(documents, cache=tmp_path, progress=False)
+    (folder,) = tmp_path.iterdir()
+    _swap_first_two_ids(folder)
+    with pytest.raises(ValueError, match="do not hash to the content_sha256"):
+        Index.load(folder)
+    with pytest.warns(UserWarning, match="rebuilding the cached index .* cannot be trusted.*content_sha256"):
+        rebuilt = load_or_build(documents, cache=tmp_path, progress=False)
+    assert rebuilt.loaded_from is None and rebuilt.doc_ids == [doc.id for doc in documents]
+    assert rebuilt.search("bees dance", k=6) == first.search("bees dance", k=6)
+    again = load_or_build(documents, cache=tmp_path, progress=False)  # the rebuilt entry replaced the bad one
+    assert again.loaded_from == folder and again.search("bees dance", k=6) == first.search("bees dance", k=6)
+
+
+def test_an_edited_term_list_is_caught_by_the_hash(documents, tmp_path):
+    load_or_build(documents, cache=tmp_path, progress=False)
+    (folder,) = tmp_path.iterdir()
+    vocabulary = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
+    vocabulary[0], vocabulary[1] = vocabulary[1], vocabulary[0]
+    (folder / "vocabulary.json").write_text(json.dumps(vocabulary), encoding="utf-8")
+    with pytest.warns(UserWarning, match="content_sha256"):
+        assert load_or_build(documents, cache=tmp_path, progress=False).loaded_from is None
+    with np.load(folder / "counts.npz") as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    arrays["counts"] = arrays["counts"][::-1].copy()  # the same counts, given to other documents
+    np.savez(folder / "counts.npz", **arrays)
+    with pytest.warns(UserWarning, match="content_sha256"):
+        assert load_or_build(documents, cache=tmp_path, progress=False).loaded_from is None
+
+
+def test_a_rehashed_index_with_swapped_ids_is_still_checked_against_the_corpus(documents, tmp_path):
+    """Even with meta.json's hash recomputed to match, the ids are compared with the documents searched."""
+    from tsqr.bm25.store import read_index, write_index
+
+    load_or_build(documents, cache=tmp_path, progress=False)
+    (folder,) = tmp_path.iterdir()
+    saved = read_index(folder)
+    swapped = [saved.doc_ids[1], saved.doc_ids[0], *saved.doc_ids[2:]]
+    write_index(folder, dataclasses.replace(saved, doc_ids=swapped))
+    with pytest.warns(UserWarning, match=r"document ids differ from the corpus's from position 0 on \(\['doc1'\]"):
+        assert load_or_build(documents, cache=tmp_path, progress=False).loaded_from is None
+
+
+def test_an_index_of_another_corpus_put_in_this_corpus_entry_is_rebuilt(documents, tmp_path):
+    """Same ids, other texts: only the corpus key recorded at build time tells the two indexes apart."""
+    other_texts = [Document(doc.id, "wasps and hornets " + doc.content) for doc in documents]
+    load_or_build(documents, cache=tmp_path / "mine", progress=False)
+    load_or_build(other_texts, cache=tmp_path / "other", progress=False)
+    (mine,) = (tmp_path / "mine").iterdir()
+    (other,) = (tmp_path / "other").iterdir()
+    shutil.rmtree(mine)
+    shutil.copytree(other, mine)
+    with pytest.warns(UserWarning, match="it was built for corpus '6docs-"):
+        assert load_or_build(documents, cache=tmp_path / "mine", progress=False).loaded_from is None
+
+
+def test_the_corpus_key_survives_a_save_and_load(documents, tmp_path):
+    built = load_or_build(documents, cache=tmp_path, progress=False)
+    assert built.corpus_key == corpus_key(documents, built.analyzer_fingerprint, built.k1, built.b)
+    loaded = load_or_build(documents, cache=tmp_path, progress=False)
+    assert loaded.loaded_from is not None and loaded.corpus_key == built.corpus_key
+    assert Index.load(built.save(tmp_path / "copy")).corpus_key == built.corpus_key
+    from_tokens = Index.from_tokens(["a"], [["x"]])
+    assert Index.load(from_tokens.save(tmp_path / "tokens")).corpus_key == ""

@@ -3,6 +3,7 @@ expand to gigabytes, built by bench/bombs.py without holding their content) are 
 peak memory (VmHWM) and bytes written (/proc/self/io wchar) are measured."""
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -123,3 +124,73 @@ def test_a_parquet_whose_dictionary_expands_to_gigabytes_is_stopped_while_decodi
     assert cost.outcome.startswith(f"DataError: {path}: decodes to more than 200 (TSQR_MAX_RATIO) times")
     allowed = 200 * path.stat().st_size / MIB  # the ratio cap's worth of decoded rows, held as Python strings
     assert cost.peak_mb < cost.baseline_mb + 2 * allowed + 32  # instead of 4 GB
+
+
+def test_a_parquet_of_6_million_tiny_rows_is_refused_from_its_metadata(tmp_path):
+    """The issue's reproduction: a 4.3 MB parquet of 6 M tiny rows raised RSS by 2.5 GB and took 89 s to load
+    (plus 134 s to index). Rows cost memory whatever they take on disk, so the row count in the file's own
+    metadata is checked against TSQR_MAX_DOCUMENTS before a row is decoded."""
+    import time
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = 6_000_000
+    path = tmp_path / "docs.parquet"
+    pq.write_table(pa.table({"id": pa.array(np.arange(rows)), "content": pa.array(np.full(rows, "a"))}), path)
+    started = time.perf_counter()
+    cost = measure(loading("load_documents", path), setup="import tsqr.bright, pyarrow.parquet")
+    seconds = time.perf_counter() - started
+    print(f"{rows:,}-row parquet ({path.stat().st_size / MIB:.1f} MB): refused in {seconds:.1f} s including a fresh "
+          f"Python, peak {cost.peak_mb:.0f} MB (baseline {cost.baseline_mb:.0f} MB): {cost.outcome}")
+    assert cost.outcome == (f"DataError: {path}: more than 1,000,000 rows: refused (a domain holds at most "
+                            f"1,000,000 (TSQR_MAX_DOCUMENTS) documents and 10,000 (TSQR_MAX_EXAMPLES) examples)")
+    assert cost.peak_mb < cost.baseline_mb + 64  # nothing decoded, instead of 2.5 GB
+
+
+def test_rows_are_counted_while_jsonl_and_json_stream(tmp_path, monkeypatch):
+    """A JSONL file is stopped at the first row past the cap, a JSON list as its objects are decoded (an
+    object_hook counts them), so neither holds more than a cap's worth of rows."""
+    monkeypatch.setenv("TSQR_MAX_DOCUMENTS", "1000")
+    monkeypatch.setenv("TSQR_MAX_EXAMPLES", "10")
+    lines = tmp_path / "docs.jsonl"
+    lines.write_text("".join(f'{{"id": "d{i}", "content": "x"}}\n' for i in range(1001)))
+    listed = tmp_path / "docs.json"
+    listed.write_text(json.dumps([{"id": f"d{i}", "content": "x"} for i in range(1001)]))
+    for path in (lines, listed):
+        with pytest.raises(DataError, match=rf"^{path}: more than 1,000 rows: refused \(a domain holds at most "
+                                            rf"1,000 \(TSQR_MAX_DOCUMENTS\) documents"):
+            load_documents([path], "mine", progress=False)
+    lines.write_text("".join(f'{{"id": "d{i}", "content": "x"}}\n' for i in range(1000)))
+    assert len(load_documents([lines], "mine", progress=False)) == 1000  # the cap itself is allowed
+
+
+def test_shards_each_within_the_cap_are_counted_together(tmp_path, monkeypatch):
+    """A zip (or folder) of many shards, each under the per-file cap, is stopped once the files of the domain
+    hold more rows together than a domain may."""
+    monkeypatch.setenv("TSQR_MAX_DOCUMENTS", "1000")
+    monkeypatch.setenv("TSQR_MAX_EXAMPLES", "10")
+    examples = Member("examples.jsonl", b'{"id": "q1", "query": "why?", "gold_ids": ["d1"]}\n')
+    shards = [Member(f"docs-{n}.jsonl", "".join(f'{{"id": "d{n}-{i}", "content": "x"}}\n'
+                                                 for i in range(600)).encode()) for n in range(3)]
+    archive = zip_bomb(tmp_path / "shards.zip", [examples, *shards])
+    with pytest.raises(DataError, match=r"shards\.zip/docs-1\.jsonl: the files of this domain hold more than "
+                                        r"1,010 rows together: refused"):
+        load_domain(archive, "mine", progress=False)
+
+
+@pytest.mark.parametrize("env, rows, expected", [
+    ({"TSQR_MAX_EXAMPLES": "2"}, 3, r"line 3: more than 2 \(TSQR_MAX_EXAMPLES\) examples in this domain"),
+    ({"TSQR_MAX_DOCUMENTS": "2"}, 3, r"line 3: more than 2 \(TSQR_MAX_DOCUMENTS\) documents in this domain"),
+])
+def test_examples_and_documents_per_domain_are_capped(tmp_path, monkeypatch, env, rows, expected):
+    for variable, value in env.items():
+        monkeypatch.setenv(variable, value)
+    queries = tmp_path / "examples.jsonl"
+    queries.write_text("".join(json.dumps({"id": f"q{i}", "query": "why?", "gold_ids": ["d0"]}) + "\n"
+                               for i in range(rows)))
+    corpus = tmp_path / "docs.jsonl"
+    corpus.write_text("".join(json.dumps({"id": f"d{i}", "content": "x"}) + "\n" for i in range(rows)))
+    with pytest.raises(DataError, match=expected):
+        load_domain([queries, corpus], "mine", progress=False)

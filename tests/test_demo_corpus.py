@@ -1,4 +1,4 @@
-"""The demo corpus in assets/demo: valid BRIGHT-format data, and a real showcase of why reasoning helps BM25.
+"""The demo corpus in tsqr/data/demo: valid BRIGHT-format data, and a real showcase of why reasoning helps BM25.
 
 The app and the CLI load these files with `tsqr.bright.load_domain`, so they must parse there and in BRIGHT's own
 schema (placeholders included). Beyond validity, the corpus exists to show a property: BM25 on the raw post is
@@ -16,7 +16,7 @@ import pytest
 from tsqr.bright import check_domain, load_domain
 from tsqr.records import Domain
 
-DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo"
+DEMO = Path(__file__).resolve().parents[1] / "tsqr" / "data" / "demo"
 EXAMPLE_FIELDS = {"id", "query", "reasoning", "gold_ids", "excluded_ids", "gold_ids_long", "gold_answer"}
 SUBJECTS = {"biology", "earth_science", "economics", "psychology", "robotics", "sustainable_living"}
 

@@ -81,7 +81,9 @@ def test_excluded_ids_go_before_the_cut_and_ties_keep_corpus_order(tmp_path) -> 
     runs = retriever.search_many(QUERIES, k=2, excludes=[["cats/purr"], [], ["plants/photosynthesis"]],
                                  progress=False)
     assert "cats/purr" not in [h.doc_id for h in runs[0]] and len(runs[0]) == 2
-    assert runs[1] == full[:2]
+    # The same query encoded in a batch of three, not alone: same ranking, scores equal to float32 rounding.
+    assert [h.doc_id for h in runs[1]] == [h.doc_id for h in full[:2]]
+    assert [h.score for h in runs[1]] == pytest.approx([h.score for h in full[:2]], abs=1e-5)
     assert "plants/photosynthesis" not in [h.doc_id for h in runs[2]]
 
 
@@ -199,3 +201,78 @@ def test_the_table_holds_brights_instructions_per_domain() -> None:
         "sentence-transformers/all-MiniLM-L6-v2"
     assert canonical_model("BGE") == canonical_model(" bge ") == "BAAI/bge-large-en-v1.5"
     assert canonical_model("/models/my-embedder") == "/models/my-embedder"
+
+
+def test_the_embedding_cache_is_pruned_least_recently_used_first(tmp_path, monkeypatch) -> None:
+    """The embeddings cache was never pruned; each write now prunes its folder to TSQR_EMBEDDING_CACHE_MB with
+    the BM25 index cache's mechanism (tsqr.paths.prune_cache), and reading an entry counts as a use."""
+    import os
+
+    from tsqr.retrieval.store import EmbeddingSpec, read_embeddings, write_embeddings
+
+    spec = EmbeddingSpec("m", "m-identity", "", None, False)
+    matrix = np.ones((len(DOCUMENTS), 64), dtype=np.float32)
+    first, second, third = (tmp_path / name for name in ("first", "second", "third"))
+    for number, folder in enumerate([first, second]):
+        write_embeddings(folder, matrix, spec)
+        os.utime(folder, (1_000_000 + number, 1_000_000 + number))
+        size = sum(path.stat().st_size for path in folder.iterdir())
+        monkeypatch.setenv("TSQR_EMBEDDING_CACHE_MB", str(2.5 * size / (1 << 20)))  # room for two entries
+    assert np.array_equal(read_embeddings(first, len(DOCUMENTS), spec), matrix)  # "first" is now the newest
+    write_embeddings(third, matrix, spec)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["first", "third"]
+
+
+REASON_EMBED_BIOLOGY = "Instruct: Given a Biology post, retrieve relevant passages that help answer the post.\nQuery: "
+WEB_SEARCH = "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery:"
+
+
+def test_the_table_holds_the_reasoning_embedders_published_instructions() -> None:
+    for name in ("hanhainebula/reason-embed-qwen3-8b-0928", "BAAI/bge-reasoner-embed-qwen3-8b-0923"):
+        recipe = recipe_for(name)
+        assert recipe.query_instruction("biology") == REASON_EMBED_BIOLOGY and recipe.max_length == 8192
+        assert recipe.query_instruction("biology", long=True) == REASON_EMBED_BIOLOGY.replace("passages", "documents")
+        assert recipe.query_instruction("earth_science").startswith("Instruct: Given an Earth Science post,")
+        assert recipe.query_instruction("theoremqa_theorems") == \
+            "Instruct: Given a Math problem, retrieve relevant theorems that help answer the problem.\nQuery: "
+        assert recipe.query_instruction("pony", long=True) == \
+            "Instruct: Given a Pony question, retrieve relevant documents that help answer the question\nQuery: "
+        assert recipe.query_instruction("aops", long=True) == recipe.query_instruction("aops")
+        assert recipe.query_instruction("demo") == "" and recipe.document_instruction("biology") == ""
+
+    qwen3 = recipe_for("Qwen/Qwen3-Embedding-8B")
+    assert qwen3.query_instruction("biology") == qwen3.query_instruction("demo") == WEB_SEARCH
+    inf = recipe_for("infly/inf-retriever-v1-pro")
+    assert inf.query_instruction("leetcode", long=True) == WEB_SEARCH + " " and inf.trust_remote_code
+    assert recipe_for("infly/inf-retriever-v1").max_length == 8192
+
+    reasonir = recipe_for("ReasonIR/ReasonIR-8B")  # the hub spells it reasonir/ReasonIR-8B; case does not matter
+    assert reasonir.hub_id == "reasonir/ReasonIR-8B" and not reasonir.pool_prompt and reasonir.trust_remote_code
+    assert reasonir.query_instruction("biology") == reasonir.document_instruction("biology") == ""
+
+
+def test_a_family_prefix_covers_the_sizes_its_card_describes() -> None:
+    small = recipe_for("qwen/qwen3-embedding-0.6b")  # exact entry, any case
+    assert small.hub_id == "Qwen/Qwen3-Embedding-0.6B" and small.style == "qwen3"
+    future = recipe_for("Qwen/Qwen3-Embedding-2B")  # not in the table: its family's recipe, under its own name
+    assert future.hub_id == "Qwen/Qwen3-Embedding-2B" and future.query_instruction("pony") == WEB_SEARCH
+    assert recipe_for("hanhainebula/reason-embed-qwen3-1.7b-0928").query_instruction("biology") == \
+        REASON_EMBED_BIOLOGY
+    assert recipe_for("hanhainebula/reason-embed-basic-qwen3-4b-0928").max_length == 8192
+    for outsider in ("Qwen/Qwen3-8B", "hanhainebula/reason-embed-annotator-qwen3-8b-0928", "/models/Qwen3-Embedding-8B"):
+        assert recipe_for(outsider).query_instruction("biology") == "", outsider
+
+
+def test_an_explicit_query_instruction_replaces_the_tables() -> None:
+    assert Encoder("default", query_instruction="Find: ").query_instruction == "Find: "
+    assert Encoder("default", query_instruction="").query_instruction == ""
+    assert Encoder("bge", domain="biology").query_instruction.startswith("Represent this biology post")
+    assert Encoder("bge", domain="biology", query_instruction="").query_instruction == ""
+
+
+@pytest.mark.slow
+def test_build_retriever_puts_the_given_instruction_before_each_query(tmp_path, sentence_transformer) -> None:
+    retriever = build_retriever("dense", DOCUMENTS, cache=tmp_path, progress=False, query_instruction="Find: ")
+    got = retriever.encoder.encode_queries(["why do cats purr"])
+    want = sentence_transformer.encode(["Find: why do cats purr"], normalize_embeddings=True)
+    assert np.allclose(got, want, atol=1e-6)

@@ -14,7 +14,7 @@ from tsqr.bright import DataError
 from tsqr.evaluate import DomainSource, EvaluationConfig, ReasoningPlan, run
 from tsqr.reasonings import write_tongsearch_json
 
-DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo"
+DEMO = Path(__file__).resolve().parents[1] / "tsqr" / "data" / "demo"
 
 
 def demo_reasonings(path: Path, every: int = 2) -> Path:

@@ -144,7 +144,7 @@ def test_two_writer_processes_and_a_reader_share_one_file(tmp_path):
 def test_a_row_missing_a_field_is_reported_by_line_and_field(tmp_path):
     path = tmp_path / "c.jsonl"
     path.write_text(json.dumps({"key": "k1", "query": "q1"}) + "\n" + json.dumps(row("k2", "q2", "ok").__dict__) + "\n")
-    with pytest.warns(UserWarning, match=r"c\.jsonl:1: field\(s\) text missing"):
+    with pytest.warns(UserWarning, match=r"c\.jsonl:1: field 'text': missing"):
         assert [r.key for r in ReasoningCache(path).rows()] == ["k2"]
 
 
@@ -193,3 +193,110 @@ def test_identity_name_and_slug_are_readable_and_file_safe():
     identity = ModelIdentity(label="TongSearch/TongSearch-QR-7B", fingerprint="abcdef0123456789", backend="server")
     assert identity.name == "TongSearch/TongSearch-QR-7B@abcdef01 (server)"
     assert "/" not in identity.slug and identity.slug.endswith("server-abcdef01")
+
+
+def test_a_row_that_used_every_allowed_token_reads_as_cut_at_the_limit():
+    def row(new_tokens, settings):
+        return CacheRow(key="k", query="q", text="t", model="m", template="x", settings=settings, new_tokens=new_tokens)
+
+    assert row(256, {"max_new_tokens": 256}).reached_token_limit
+    assert not row(255, {"max_new_tokens": 256}).reached_token_limit
+    assert not row(0, {}).reached_token_limit  # an imported reasoning records no count: not called cut
+
+
+# ---------------------------------------------------------------- rows checked field by field, caps, pruning
+
+@pytest.mark.parametrize("fields, problem", [
+    ({"settings": 5}, "field 'settings': expected an object of plain values"),
+    ({"settings": {"a": {"b": 1}}}, "field 'settings': expected an object of plain values"),
+    ({"new_tokens": [1]}, "field 'new_tokens': expected a whole number >= 0, got [1]"),
+    ({"new_tokens": -3}, "field 'new_tokens': expected a whole number >= 0, got -3"),
+    ({"new_tokens": True}, "field 'new_tokens': expected a whole number >= 0, got True"),
+    ({"seconds": "slow"}, "field 'seconds': expected a number >= 0, got 'slow'"),
+    ({"model": 5}, "field 'model': expected a string, got int"),
+    ({"template": ["t"]}, "field 'template': expected a string, got list"),
+    ({"query": None}, "field 'query': missing or not a string"),
+])
+def test_a_row_with_a_field_of_the_wrong_type_is_skipped_naming_file_line_and_field(tmp_path, fields, problem):
+    """`"settings": 5` gave "'int' object is not iterable" in the app and `"new_tokens": [1]` a TypeError."""
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps(asdict(row("k1", "q1", "good"))) + "\n"
+                    + json.dumps(asdict(row("k2", "q2", "bad")) | fields) + "\n")
+    with pytest.warns(UserWarning) as caught:
+        assert [r.key for r in ReasoningCache(path).rows()] == ["k1"]
+    assert [str(w.message) for w in caught] == [f"reasoning cache {path}:2: {problem}; line skipped"]
+
+
+def test_a_line_past_the_line_cap_is_skipped_without_being_read_whole(tmp_path, monkeypatch):
+    monkeypatch.setenv("TSQR_MAX_LINE_MB", "0.001")  # 1048 bytes
+    path = tmp_path / "c.jsonl"
+    huge = json.dumps(asdict(row("k2", "q2", "x" * 5000)))
+    path.write_text(json.dumps(asdict(row("k1", "q1", "a"))) + "\n" + huge + "\n"
+                    + json.dumps(asdict(row("k3", "q3", "c"))) + "\n")
+    with pytest.warns(UserWarning, match=r"c\.jsonl:2: longer than 0\.000999\d* MB \(TSQR_MAX_LINE_MB\); line "
+                                         r"skipped"):
+        cache = ReasoningCache(path)
+        assert sorted(r.key for r in cache.rows()) == ["k1", "k3"]
+    with path.open("a") as handle:  # a long line still being written is neither a row nor skipped yet
+        handle.write(huge[:3000])
+    assert len(cache) == 2
+    with path.open("a") as handle:
+        handle.write(huge[3000:] + "\n" + json.dumps(asdict(row("k4", "q4", "d"))) + "\n")
+    with pytest.warns(UserWarning, match=r"c\.jsonl:4: longer than"):
+        assert sorted(r.key for r in cache.rows()) == ["k1", "k3", "k4"]
+
+
+def test_a_150_mb_row_in_cache_format_is_refused_within_the_line_cap(tmp_path):
+    """The issue's reproduction: a reasoning file in tsqr's cache format skipped the line cap, and one 150 MB
+    row was accepted (+2.55 GB RSS). Now it is skipped having read at most the 64 MB cap at a time, in a fresh
+    process whose peak memory is measured."""
+    from bench.bombs import measure
+
+    path = tmp_path / "upload.jsonl"
+    with path.open("w") as handle:
+        handle.write(json.dumps(asdict(row("k1", "q1", "kept"))) + "\n")
+        handle.write('{"key": "k2", "query": "q2", "text": "' + "x" * (150 << 20) + '"}\n')
+    cost = measure(f"from tsqr.reasonings import load_reasonings; import warnings; warnings.simplefilter('ignore');"
+                   f"source = load_reasonings({str(path)!r}); assert list(source.by_query) == ['q1']",
+                   setup="import tsqr.reasonings")
+    print(f"150 MB cache-format row: {cost.outcome}, peak {cost.peak_mb:.0f} MB (baseline {cost.baseline_mb:.0f} MB)")
+    assert cost.outcome == "loaded"
+    assert cost.peak_mb < cost.baseline_mb + 2 * 64 + 32  # instead of +2.55 GB
+
+
+def test_rows_past_the_query_or_reasoning_cap_are_neither_written_nor_read(tmp_path, monkeypatch):
+    monkeypatch.setenv("TSQR_MAX_REASONING_CHARS", "10")
+    monkeypatch.setenv("TSQR_MAX_EXAMPLE_QUERY_CHARS", "5")
+    path = tmp_path / "c.jsonl"
+    cache = ReasoningCache(path)
+    with pytest.warns(UserWarning) as caught:
+        cache.append([row("k1", "q1", "short"), row("k2", "q2", "x" * 11), row("k3", "q" * 6, "short")])
+    assert [str(w.message) for w in caught] == [
+        f"reasoning cache {path}: row not cached: field 'text': 11 characters, more than 10 (TSQR_MAX_REASONING_CHARS)",
+        f"reasoning cache {path}: row not cached: field 'query': 6 characters, more than 5 "
+        f"(TSQR_MAX_EXAMPLE_QUERY_CHARS)"]
+    assert [json.loads(line)["key"] for line in path.read_text().splitlines()] == ["k1"]
+    with path.open("a") as handle:  # written by an older tsqr, or uploaded
+        handle.write(json.dumps(asdict(row("k4", "q4", "y" * 11))) + "\n")
+    with pytest.warns(UserWarning, match=r"c\.jsonl:2: field 'text': 11 characters, more than 10"):
+        assert [r.key for r in ReasoningCache(path).rows()] == ["k1"]
+
+
+def test_the_shared_cache_folder_is_pruned_least_recently_used_first(tmp_path, monkeypatch):
+    """The shared reasoning cache had no cap; now each append prunes its folder to TSQR_REASONING_CACHE_MB
+    with the mechanism BM25 indexes use (tsqr.paths.prune_cache), and a lookup counts as a use."""
+    monkeypatch.setenv("TSQR_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("TSQR_REASONING_CACHE_MB", str(3000 / (1 << 20)))  # 3000 bytes
+    folder = tmp_path / "cache" / "reasoning"
+    old, used, new = (ReasoningCache(folder / f"{name}.jsonl") for name in ("old", "used", "new"))
+    old.append([row("k1", "q1", "a" * 800)])
+    used.append([row("k2", "q2", "b" * 800)])
+    for number, path in enumerate([old.path, used.path]):
+        os.utime(path, (1_000_000 + number, 1_000_000 + number))
+    assert ReasoningCache(used.path).get("k2") is not None  # marks "used" as just used
+    new.append([row("k3", "q3", "c" * 800)])
+    assert sorted(path.name for path in folder.iterdir()) == ["new.jsonl", "used.jsonl"]
+    elsewhere = ReasoningCache(tmp_path / "mine.jsonl")  # a user's own file outside the shared folder
+    (tmp_path / "keep.jsonl").write_text("x" * 5000)
+    elsewhere.append([row("k4", "q4", "d" * 800)])
+    assert (tmp_path / "keep.jsonl").exists() and elsewhere.path.exists()

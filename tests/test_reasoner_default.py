@@ -52,6 +52,8 @@ def test_default_spec_runs_the_gguf_on_llamacpp(llamacpp, gguf):
 def test_llamacpp_greedy_generation_is_deterministic_and_cached(llamacpp, gguf):
     first = llamacpp.reason(QUERIES, progress=False)
     assert all(r.text.strip() and 0 < r.new_tokens <= 16 and not r.cached for r in first)
+    assert [r.truncated for r in first] == [r.new_tokens == 16 for r in first]  # 135M rambles past 16 tokens
+    assert any(r.truncated for r in first)
     again = llamacpp.reason(QUERIES, progress=False)
     assert [r.cached for r in again] == [True, True] and [r.text for r in again] == [r.text for r in first]
     uncached = LlamaCppReasoner(gguf, SHORT, cache=False)

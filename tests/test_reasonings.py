@@ -178,3 +178,42 @@ def test_the_examples_file_itself_is_refused_as_reasonings(tmp_path):
     stray = load_tongsearch_json(write_tongsearch_json({"unrelated": "text"}, tmp_path / "stray.json"))
     with pytest.raises(DataError, match="stray.json: no reasoning matches any query"):
         stray.check_usable(EXAMPLES, "stray.json")
+
+
+# ---------------------------------------------------------------- every format under the same caps
+
+def test_reasonings_past_the_cap_are_refused_in_every_format(tmp_path, monkeypatch):
+    monkeypatch.setenv("TSQR_MAX_REASONING_CHARS", "20")
+    long = "r" * 21
+    tongsearch = tmp_path / "ts.json"
+    tongsearch.write_text(json.dumps({EXAMPLES[0].query: "fine", EXAMPLES[1].query: long}))
+    with pytest.raises(DataError, match=rf"^{tongsearch}: key 'How do roots sense gravity\?': reasoning of 21 "
+                                        r"characters, more than 20 \(TSQR_MAX_REASONING_CHARS\)$"):
+        load_reasonings(tongsearch)
+    rows = write_jsonl(tmp_path / "export.jsonl", [{"query": EXAMPLES[0].query, "text": long, "model": "m"}])
+    with pytest.raises(DataError, match=rf"^{rows}: line 1: reasoning of 21 characters, more than 20"):
+        load_reasonings(rows)
+    bright = write_jsonl(tmp_path / "gpt4_reason.jsonl", [{"id": "0", "query": long}])
+    with pytest.raises(DataError, match=rf"^{bright}: line 1: reasoning of 21 characters"):
+        load_reasonings(bright)
+
+
+def test_ids_in_bright_reasoning_rows_follow_the_id_rules(tmp_path):
+    path = write_jsonl(tmp_path / "gpt4_reason.jsonl", [{"id": "0", "query": "fine"}, {"id": "1\x00", "query": "r"}])
+    with pytest.raises(DataError, match=rf"^{path}: line 2: field 'id': id '1\\x00' contains the unprintable "
+                                        r"character U\+0000"):
+        load_reasonings(path)
+
+
+def test_query_keys_are_cut_like_example_queries_so_they_still_match(tmp_path, monkeypatch):
+    """An example query past TSQR_MAX_EXAMPLE_QUERY_CHARS is cut at load; a reasoning file keyed by the whole
+    query is cut the same way, so the pair still matches."""
+    monkeypatch.setenv("TSQR_MAX_EXAMPLE_QUERY_CHARS", "30")
+    query = "Why does this very long question go on and on? " * 3
+    examples = write_jsonl(tmp_path / "examples.jsonl", [{"id": "q1", "query": query, "gold_ids": ["d1"]}])
+    domain = load_domain(examples, "mine")
+    tongsearch = tmp_path / "ts.json"
+    tongsearch.write_text(json.dumps({query: "the reasoning"}))
+    table = write_jsonl(tmp_path / "export.jsonl", [{"query": query, "text": "from a table"}])
+    assert load_reasonings(tongsearch).texts_for(domain.examples) == {"q1": "the reasoning"}
+    assert load_reasonings(table).texts_for(domain.examples) == {"q1": "from a table"}

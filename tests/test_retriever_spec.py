@@ -59,3 +59,30 @@ def test_bm25_builds_or_reuses_the_bm25_index_and_ranks_with_its_scoring() -> No
     assert built.scoring == "bright" and built.search("purring cat", k=1) == index.search("purring cat", k=1)
     with pytest.raises(ValueError, match="unknown BM25 scoring 'tfidf'"):
         build_retriever("bm25", documents, bm25_index=index, scoring="tfidf")
+
+
+def test_a_query_instruction_is_refused_where_it_cannot_apply() -> None:
+    from tsqr.retrieval.spec import QUERY_INSTRUCTION_LIMIT, check_query_instruction
+
+    documents = [Document("a", "cats purr")]
+    with pytest.raises(ValueError, match="applies to dense and hybrid retrievers"):
+        build_retriever("bm25", documents, query_instruction="Find: ", progress=False)
+    with pytest.raises(ValueError, match=f"at most {QUERY_INSTRUCTION_LIMIT}"):
+        check_query_instruction("dense:bge", "x" * (QUERY_INSTRUCTION_LIMIT + 1))
+    check_query_instruction("hybrid:bge", "Instruct: find passages\nQuery: ")  # newlines are part of such texts
+    check_query_instruction("bm25", None)
+
+
+def test_evaluate_refuses_a_query_instruction_for_bm25_in_one_line_with_exit_2(capsys) -> None:
+    from tsqr.__main__ import main
+
+    assert main(["evaluate", "--data", "demo", "--domain", "demo", "--query-instruction", "Find: "]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: --query-instruction applies to dense and hybrid retrievers; bm25 searches the text as is"
+
+
+def test_the_evaluation_config_records_the_query_instruction() -> None:
+    from tsqr.evaluate import EvaluationConfig
+
+    assert EvaluationConfig(retriever="dense:bge", query_instruction="Find: ").query_instruction == "Find: "
+    assert EvaluationConfig().query_instruction is None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 
 import numpy as np
 import pytest
@@ -107,6 +108,8 @@ def test_unreadable_files_are_reported(tmp_path):
     ({"q": [Hit("d\t2", 1.0)]}, "document id 'd\\\\t2'"),
     ({"q": [Hit("", 1.0)]}, "document id ''"),
     ({"q": [Hit("d", float("nan"))]}, "'d' has a NaN score"),
+    ({"q\x00": [Hit("d", 1.0)]}, "query id 'q\\\\x00'"),
+    ({"q": [Hit("d\x1b[2J", 1.0)]}, "document id 'd\\\\x1b\\[2J'"),
 ])
 def test_unwritable_runs_are_refused_and_the_old_file_survives(tmp_path, run, message):
     path = tmp_path / "run.trec"
@@ -151,3 +154,19 @@ def test_reads_every_real_bright_qrels_file(shared_data):
         assert all(qrels[qid][doc] == int(rel) for qid, _, doc, rel in lines)
         total += len(qrels)
     assert total > 2 * 1300                                  # BRIGHT has 1384 queries per qrels flavour
+
+
+@pytest.mark.parametrize("text, field, character", [
+    ("q\x001 Q0 d1 1 2.0 tag\n", "qid", "U+0000"),
+    ("q1 Q0 d\x7f1 1 2.0 tag\n", "docid", "U+007F"),
+])
+def test_ids_with_control_characters_are_refused_when_read(tmp_path, text, field, character):
+    path = tmp_path / "run.trec"
+    path.write_text(text)
+    with pytest.raises(TrecFormatError, match=rf"run\.trec: line 1: field '{field}': .* contains the unprintable "
+                                              rf"character {re.escape(character)}, which ids may not hold"):
+        read_run(path)
+    qrels = tmp_path / "qrels.txt"
+    qrels.write_text(text.replace(" Q0 ", " 0 ").rsplit(" ", 3)[0] + " 1\n")
+    with pytest.raises(TrecFormatError, match=rf"field '{field}'"):
+        read_qrels(qrels)

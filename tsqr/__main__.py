@@ -5,15 +5,18 @@ Usage:
     python -m tsqr evaluate --data ../shared/data/bright/anserini-tools --domain biology \
         --documents corpus.jsonl --reasoned TongSearch-QR-7B_reasoned_BRIGHT_queries.json
     python -m tsqr evaluate --data hub --domain all --reasoned TongSearch/TongSearch-QR-7B
+    python -m tsqr evaluate --data demo --domain demo --reasoned default --reasoned human \
+        --retriever bm25 --retriever dense                   # several systems: a table with significance marks
     python -m tsqr reason "Why does my sourdough starter smell like nail polish?"
-    python -m tsqr index --data assets/demo --domain demo
+    python -m tsqr index --data demo --domain demo
     python -m tsqr export-model default checkpoints/smollm2-start
     python -m tsqr export-gguf checkpoints/grpo-run qr.gguf
     python -m tsqr export-reasonings SmolLM2-135M-Instruct.Q4_1.gguf-llama.cpp-b83433b0 mine.json
     python -m tsqr serve checkpoints/policy --port 8000     # an OpenAI-compatible server for any model
 
-This module parses arguments and prints; the work is tsqr.evaluate.run (the app's pipeline too), the reasoner,
-tsqr.export and tsqr.serve; tsqr.cli_checks.run_command turns bad input into one line and exit code 2.
+This module parses arguments and prints; the work is tsqr.evaluate.run (the app's pipeline too), for several
+systems tsqr.evaluate.runner.run_systems, the reasoner, tsqr.export and tsqr.serve; tsqr.cli_checks.run_command
+turns bad input into one line and exit code 2.
 tsqr's own modules import no heavy library at import time, so `--help` answers at once.
 """
 from __future__ import annotations
@@ -46,10 +49,15 @@ from tsqr.evaluate import (
 )
 from tsqr.cli_options import add_generation_arguments, settings_from_args
 from tsqr.export import export_gguf, export_model
+from tsqr.compare import DEFAULT_ALPHA, TESTS, to_terminal
+from tsqr.evaluate.experiment import FRONTIER_FILE, TABLE_FILES
+from tsqr.evaluate.runner import run_systems
+from tsqr.evaluate.systems import expand_systems, load_systems_file
 from tsqr.fusion import FUSION_METHODS
 from tsqr.reasoner import ReasoningCache, load_reasoner
 from tsqr.reasoner.hardware import hardware
 from tsqr.reasonings import export_cache
+from tsqr.retrieval.spec import add_query_instruction_argument
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,21 +81,39 @@ def _sources(args: argparse.Namespace) -> list[DomainSource]:
     return [DomainSource(source, name, documents=documents, long=args.long) for name in _domains(args.domain)]
 
 
+def _compares(args: argparse.Namespace) -> bool:
+    """Several systems (or a question only a comparison answers) take the comparison path; one reasoning source
+    under one retriever keeps the raw-vs-reasoned report and its files."""
+    several = any(len(values or []) > 1 for values in (args.reasoned, args.retriever, args.mode))
+    return several or bool(args.systems) or any(v is not None for v in (args.baseline, args.test, args.alpha))
+
+
+def _config(args: argparse.Namespace, retriever: str, mode: str) -> EvaluationConfig:
+    return EvaluationConfig(scoring=args.scoring, composition=mode, repeat=args.repeat, long_documents=args.long,
+                            retriever=retriever, hybrid_method=args.hybrid_method,
+                            hybrid_weight=args.hybrid_weight, sample_combination=args.sample_combination,
+                            query_instruction=args.query_instruction)
+
+
+def _print_event(event) -> None:
+    if event.warning:
+        print(f"warning {event.warning}", file=sys.stderr)
+    elif event.domain is not None or event.system_run is not None:
+        print(event.message, file=sys.stderr)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    config = EvaluationConfig(scoring=args.scoring, composition=args.mode, repeat=args.repeat,
-                              long_documents=args.long, retriever=args.retriever, hybrid_method=args.hybrid_method,
-                              hybrid_weight=args.hybrid_weight, sample_combination=args.sample_combination)
-    plan = ReasoningPlan.from_spec(args.reasoned, settings_from_args(args), source_model=args.reasoning_model,
-                                   samples=args.samples)
+    if _compares(args):
+        return _evaluate_systems(args)
+    config = _config(args, (args.retriever or ["bm25"])[0], (args.mode or ["replace"])[0])
+    plan = ReasoningPlan.from_spec((args.reasoned or [None])[0], settings_from_args(args),
+                                   source_model=args.reasoning_model, samples=args.samples)
     reports, files = [], ()
-    events = run(_sources(args), plan, config, limit=args.limit, out_dir=Path(args.out),
+    events = run(_sources(args), plan, config, limit=args.limit, out_dir=Path(args.out) if args.out else None,
                  price_per_mtok=args.price_per_mtok, hardware=hardware,
                  progress_bars=True)
     for event in events:
-        if event.warning:
-            print(f"warning {event.warning}", file=sys.stderr)
-        elif event.domain is not None:
-            print(event.message, file=sys.stderr)
+        _print_event(event)
         if event.report is not None:
             reports.append(event.report)
             files = event.files
@@ -95,7 +121,34 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     costs = format_costs(reports, args.price_per_mtok)
     if costs:
         print(costs)
-    print(f"wrote {len(files)} files to {args.out}", file=sys.stderr)
+    if args.out:
+        print(f"wrote {len(files)} files to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _evaluate_systems(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    config = _config(args, "bm25", "replace")
+    if args.systems:
+        if args.reasoned or args.retriever or args.mode:
+            raise ValueError("--systems names every system: leave out --reasoned, --retriever and --mode")
+        systems = load_systems_file(Path(args.systems), settings, config)
+    else:
+        systems = expand_systems(args.reasoned or [], args.retriever or ["bm25"], settings, config,
+                                 modes=args.mode or (), source_model=args.reasoning_model, samples=args.samples)
+    events = run_systems(_sources(args), systems, baseline=args.baseline, test=args.test or "t",
+                         alpha=DEFAULT_ALPHA if args.alpha is None else args.alpha, limit=args.limit,
+                         out_dir=Path(args.out) if args.out else None, price_per_mtok=args.price_per_mtok,
+                         hardware=hardware, progress_bars=True)
+    experiment = None
+    for event in events:
+        _print_event(event)
+        experiment = event.experiment or experiment
+    if experiment is not None:
+        print(to_terminal(experiment.tables(), experiment.costs(), args.price_per_mtok))
+    if args.out:
+        print(f"wrote results.json, {', '.join(TABLE_FILES)}, {FRONTIER_FILE} and the runs of {len(systems)} "
+              f"system(s) to {args.out}", file=sys.stderr)
     return 0
 
 
@@ -136,7 +189,7 @@ def cmd_export_gguf(args: argparse.Namespace) -> int:
 
 def cmd_export_reasonings(args: argparse.Namespace) -> int:
     cache = ReasoningCache.find(args.cache)
-    count = export_cache(cache, Path(args.destination), template=args.template)
+    count = export_cache(cache, Path(args.destination), template=args.template, setting=args.setting)
     print(f"wrote {count} reasonings from {cache.path} to {args.destination}")
     return 0
 
@@ -154,25 +207,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="raw vs reasoned BM25 on BRIGHT domains")
     _add_data_arguments(evaluate)
-    evaluate.add_argument("--reasoned", help="precomputed reasonings (TongSearch JSON, BRIGHT <model>_reason "
-                                             "file or \"hub\", tsqr cache) or a model: default, a hub id, a folder, a .gguf, "
-                                             "an http(s) OpenAI-compatible server URL")
+    evaluate.add_argument("--reasoned", action="append",
+                          help="precomputed reasonings (TongSearch JSON, BRIGHT <model>_reason file or \"hub\", "
+                               "tsqr cache), \"human\" (the corpus's reasoning field) or a model: default, a hub "
+                               "id, a folder, a .gguf, an http(s) OpenAI-compatible server URL (a comma list: "
+                               "replicas of one model). Repeat it to compare several sources with the raw query")
     evaluate.add_argument("--reasoning-model", help='which BRIGHT <model>_reason config (e.g. gpt4) when '
                                                    '--reasoned is "hub" or a copy of the hub repository')
     evaluate.add_argument("--scoring", choices=SCORINGS, default="bright",
                           help="bright: BRIGHT's official BM25 (query-side weighting); classic: Lucene BM25; "
                                "rank_bm25: rank_bm25's BM25Okapi (slow)")
-    evaluate.add_argument("--mode", choices=COMPOSITIONS, default="replace",
-                          help="how the reasoning meets BM25: replace the query (the paper), concat (query + "
-                               "reasoning, as query2doc), fuse (reciprocal-rank fusion of the raw and reasoning runs)")
+    evaluate.add_argument("--mode", choices=COMPOSITIONS, action="append",
+                          help="how the reasoning meets BM25: replace the query (the paper, the default), concat "
+                               "(query + reasoning, as query2doc), fuse (reciprocal-rank fusion of the raw and "
+                               "reasoning runs); repeat it to compare modes")
     evaluate.add_argument("--repeat", type=whole_number(1), default=1,
                           help="times the query is repeated in concat mode")
     evaluate.add_argument("--limit", type=whole_number(), default=0, help="only the first N queries of each domain")
-    evaluate.add_argument("--out", type=output_folder, default="runs/latest",
-                          help="folder for results.json, CSVs and TREC runs")
-    evaluate.add_argument("--retriever", default="bm25",
-                          help="bm25 (BRIGHT's), dense[:MODEL] (sentence-transformers; default the offline "
-                               "all-MiniLM-L6-v2; bge, inst-l, e5... use BRIGHT's instructions) or hybrid[:MODEL]")
+    evaluate.add_argument("--out", type=output_folder, default=None,
+                          help="folder for results.json, CSVs and TREC runs (without it nothing is written but "
+                               "the caches)")
+    evaluate.add_argument("--retriever", action="append",
+                          help="bm25 (BRIGHT's, the default), dense[:MODEL] (sentence-transformers; default the "
+                               "offline all-MiniLM-L6-v2; bge, inst-l, e5... use BRIGHT's instructions, and the "
+                               "reasoning embedders in tsqr.retrieval.models their published ones) or "
+                               "hybrid[:MODEL]; repeat it to compare retrievers")
+    add_query_instruction_argument(evaluate)
     evaluate.add_argument("--hybrid-method", choices=FUSION_METHODS, default="rrf",
                           help="how hybrid fuses BM25 and dense: reciprocal rank, or min-max normalised scores")
     evaluate.add_argument("--hybrid-weight", type=float, default=0.5, help="the dense share of a hybrid, in [0, 1]")
@@ -181,6 +241,14 @@ def build_parser() -> argparse.ArgumentParser:
                                "the n runs (rrf)")
     evaluate.add_argument("--price-per-mtok", type=float, default=None,
                           help="price per million new tokens, to estimate what the reasonings cost")
+    evaluate.add_argument("--systems", help="a TOML file naming systems one by one, with labels ([[system]] "
+                                            "tables: label, reasoned, mode, retriever, scoring, samples, ...)")
+    evaluate.add_argument("--baseline", help="the label of the system the others are tested against (default: the "
+                                             "raw query with the first retriever)")
+    evaluate.add_argument("--test", choices=TESTS, default=None,
+                          help="paired significance test per domain against the baseline, Holm-corrected across "
+                               "systems: t (paired t-test, the default), wilcoxon (signed-rank) or none")
+    evaluate.add_argument("--alpha", type=float, default=None, help=f"significance level (default {DEFAULT_ALPHA})")
     add_generation_arguments(evaluate)
     evaluate.set_defaults(func=cmd_evaluate)
 
@@ -215,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     reasonings.add_argument("cache", help="a cache .jsonl file, or its name in the tsqr cache folder")
     reasonings.add_argument("destination")
     reasonings.add_argument("--template", help="only reasonings written with this prompt template")
+    reasonings.add_argument("--setting", help="only reasonings made with this setting (model, template and "
+                                              "generation settings; a cache holding several lists their IDs)")
     reasonings.set_defaults(func=cmd_export_reasonings)
 
     server = commands.add_parser("serve", help="serve a model over an OpenAI-compatible chat-completions API "

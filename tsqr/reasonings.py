@@ -17,9 +17,15 @@ TongSearch keys its files by the original query text (not by id: 76 theoremqa_th
 theoremqa_questions text, hence 1308 keys for 1384 queries). Exact text matches all 1384 examples loaded
 from BRIGHT's examples; Anserini's .tsv topics flatten newlines, so a lookup that fails exactly is retried with
 whitespace runs collapsed (1384/1384 again), and only where that collapsed key is unambiguous.
+
+Every format is read under the same caps (tsqr.limits), since a reasoning file is an upload like any other: JSON
+and table files through tsqr.bright's capped readers, cache-format files through the cache's own line-capped
+reader; reasonings longer than TSQR_MAX_REASONING_CHARS are refused, ids follow tsqr.bright.ids, and query keys
+are cut like example queries (TSQR_MAX_EXAMPLE_QUERY_CHARS) so a key still matches the example it was made for.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +42,10 @@ from tsqr.bright import (
     read_json_value,
     read_table,
 )
+from tsqr.bright.bounded import cannot_read, read_start
+from tsqr.bright.files import max_rows, too_many_rows
+from tsqr.bright.ids import check_id, shown
+from tsqr.limits import Limits, cut_query
 from tsqr.reasoner.cache import CacheRow, ReasoningCache, reasoning_key
 from tsqr.reasoner.prompts import PromptTemplate
 from tsqr.reasoner.settings import GenerationSettings
@@ -116,13 +126,30 @@ class ReasoningSource:
         return coverage
 
 
+def _query_key(query: str, limits: Limits) -> str:
+    """A query key as examples hold their queries: cut at TSQR_MAX_EXAMPLE_QUERY_CHARS."""
+    return cut_query(query, limits.query_chars, limits.variable("query_chars"))[0]
+
+
+def _check_reasoning(text: str, label: str, where: str, limits: Limits) -> str:
+    if len(text) > limits.reasoning_chars:
+        raise DataError(f"{label}: {where}: reasoning of {len(text):,} characters, more than "
+                        f"{limits.describe('reasoning_chars')}")
+    return text
+
+
 def _mapping_of_text(value: object, label: str) -> dict[str, str]:
     if not isinstance(value, dict):
         raise DataError(f"{label}: expected a JSON object mapping query text to reasoning, got {type(value).__name__}")
+    limits = Limits.from_env()
+    if len(value) > max_rows(limits):
+        raise too_many_rows(label, limits)
+    mapping = {}
     for query, text in value.items():
         if not isinstance(text, str):
-            raise DataError(f"{label}: key {query[:60]!r}: expected the reasoning as text, got {type(text).__name__}")
-    return value
+            raise DataError(f"{label}: key {shown(query)}: expected the reasoning as text, got {type(text).__name__}")
+        mapping[_query_key(query, limits)] = _check_reasoning(text, label, f"key {shown(query)}", limits)
+    return mapping
 
 
 def load_tongsearch_json(path: str | Path) -> ReasoningSource:
@@ -132,6 +159,7 @@ def load_tongsearch_json(path: str | Path) -> ReasoningSource:
 
 
 def _text_field(table: Table, index: int, row: dict, field_name: str) -> str:
+    """A row's text field (an int id as text); DataError naming file, row and field when missing or not text."""
     if field_name not in row:
         raise DataError(f"{table.label}: {table.where(index)}: missing field {field_name!r}")
     value = row[field_name]
@@ -156,7 +184,10 @@ def _texts_by_query(rows: Sequence[tuple[str, str, str]], label: str, model: str
 
 def _query_text_rows(table: Table) -> list[tuple[str, str, str]]:
     """(query, text, model) from a table with query and text columns (an export of any tool's reasonings)."""
-    return [(_text_field(table, index, row, "query"), _text_field(table, index, row, "text"), str(row.get("model", "")))
+    limits = Limits.from_env()
+    return [(_query_key(_text_field(table, index, row, "query"), limits),
+             _check_reasoning(_text_field(table, index, row, "text"), table.label, table.where(index), limits),
+             str(row.get("model", ""))[:limits.id_chars])
             for index, row in enumerate(table.rows)]
 
 
@@ -167,7 +198,12 @@ def load_reasoning_cache(path: str | Path, model: str | None = None) -> Reasonin
     files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
     if not files:
         raise DataError(f"{path}: no .jsonl reasoning cache files in this folder")
-    rows = [(row.query, row.text, row.model) for file in files for row in ReasoningCache(file).rows()]
+    rows = []
+    for file in files:
+        try:
+            rows += [(row.query, row.text, row.model) for row in ReasoningCache(file).rows()]
+        except OSError as error:
+            raise cannot_read(str(file), error) from None
     label = ", ".join(str(file) for file in files)
     return ReasoningSource(path.name if model is None else f"{path.name} [{model}]",
                            by_query=_texts_by_query(rows, label, model))
@@ -175,8 +211,7 @@ def load_reasoning_cache(path: str | Path, model: str | None = None) -> Reasonin
 
 def _is_cache_file(path: Path) -> bool:
     """A JSONL file whose first row has the cache's key, query and text: tsqr's cache, not BRIGHT rows."""
-    with path.open("rb") as handle:
-        first = handle.readline(1 << 20).decode("utf-8", errors="replace").lstrip("\ufeff")
+    first = read_start(path, 1 << 20, str(path)).split(b"\n", 1)[0].decode("utf-8", errors="replace").lstrip("\ufeff")
     try:
         row = json.loads(first)
     except json.JSONDecodeError:
@@ -186,15 +221,18 @@ def _is_cache_file(path: Path) -> bool:
 
 def _id_rows(tables: Sequence[Table]) -> dict[str, str]:
     """{example id: reasoning} from rows shaped like BRIGHT examples whose "query" field holds the reasoning."""
+    limits = Limits.from_env()
     by_id: dict[str, str] = {}
     first: dict[str, str] = {}
     for table in tables:
         for index, row in enumerate(table.rows):
             qid = _text_field(table, index, row, "id")
+            check_id(qid, table.label, table.where(index), "id", limits)
             if qid in by_id:
                 raise DataError(f"{table.label}: {table.where(index)}: field 'id': duplicate id {qid!r} "
                                 f"(first at {first[qid]})")
-            by_id[qid] = _text_field(table, index, row, "query")
+            by_id[qid] = _check_reasoning(_text_field(table, index, row, "query"), table.label,
+                                          table.where(index), limits)
             first[qid] = f"{table.label} {table.where(index)}"
     return by_id
 
@@ -250,17 +288,58 @@ def load_reasonings(source: str | Path, *, domain: str | None = None, model: str
                     f"columns {', '.join(sorted(columns)) or 'none'}")
 
 
+@dataclass(frozen=True)
+class CacheSetting:
+    """What produced a cache row besides its query: model, prompt template and the generation settings that change
+    the text. Rows of different settings answer the same query differently, so one export holds one setting."""
+
+    model: str
+    template: str
+    settings: tuple[tuple[str, object], ...]
+
+    @classmethod
+    def of(cls, row: CacheRow) -> "CacheSetting":
+        return cls(row.model, row.template, tuple(sorted(row.settings.items())))
+
+    @property
+    def id(self) -> str:
+        """A short stable name for the setting (`export-reasonings --setting ID`), the same in every run."""
+        payload = json.dumps([self.model, self.template, self.settings], sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:8]
+
+    def describe(self) -> str:
+        return " ".join([f"model={self.model or '?'}", f"template={self.template or '?'}",
+                         *(f"{name}={value}" for name, value in self.settings)])
+
+
 def export_cache(cache: ReasoningCache, destination: str | Path, *, model: str | None = None,
-                 template: str | None = None) -> int:
+                 template: str | None = None, setting: str | None = None) -> int:
     """Write a reasoning cache as TongSearch's JSON; returns how many queries were written.
 
-    With several rows for one query (other settings or models) the last written wins, so narrow the export with
-    `model` / `template` when the file mixes them.
+    The rows written must share one CacheSetting: when those left by `model` / `template` were made with several,
+    DataError lists them, one per line with its id, and `setting` (an id) picks one. Mixing them silently would
+    give a file whose reasonings came from different settings with nothing to say which.
     """
-    mapping = {row.query: row.text for row in cache.rows()
-               if (model is None or row.model == model) and (template is None or row.template == template)}
+    rows = [row for row in cache.rows()
+            if (model is None or row.model == model) and (template is None or row.template == template)]
+    found: dict[CacheSetting, int] = {}
+    for row in rows:
+        found[CacheSetting.of(row)] = found.get(CacheSetting.of(row), 0) + 1
+    if setting is not None:
+        if setting not in {kind.id for kind in found}:
+            raise DataError(f"{cache.path}: no rows with setting {setting!r}; settings found:\n"
+                            + _listed(found))
+        rows = [row for row in rows if CacheSetting.of(row).id == setting]
+    elif len(found) > 1:
+        raise DataError(f"{cache.path} holds reasonings made with {len(found)} different settings; choose one "
+                        f"with --setting ID (IDs below), or narrow with --template:\n" + _listed(found))
+    mapping = {row.query: row.text for row in rows}
     write_tongsearch_json(mapping, destination)
     return len(mapping)
+
+
+def _listed(found: Mapping[CacheSetting, int]) -> str:
+    return "\n".join(f"  {kind.id}  {count} reasonings  {kind.describe()}" for kind, count in found.items())
 
 
 def import_into_cache(cache: ReasoningCache, source: str | Path, model: str, template: PromptTemplate,

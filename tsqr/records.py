@@ -45,6 +45,7 @@ class Reasoning:
     new_tokens: int = 0
     seconds: float = 0.0
     cached: bool = False
+    truncated: bool = False  # generation stopped at max_new_tokens (tsqr.reasoner.cache.CacheRow.reached_token_limit)
 
 
 class Hit(NamedTuple):

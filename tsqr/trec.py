@@ -3,7 +3,9 @@
 A run line is `qid Q0 docid rank score tag`; a qrels line is `qid iteration docid relevance`. Fields are
 separated by any whitespace, blank lines are skipped, and files ending in `.gz` are (de)compressed on the fly.
 Anything malformed raises `TrecFormatError` naming the file, the line and the field, so a user who uploads a
-broken file learns what to fix instead of reading a stack trace.
+broken file learns what to fix instead of reading a stack trace. Ids hold no whitespace (it separates the
+fields) and no control or other unprintable character (`id_problem`: a NUL or an escape sequence in a run file
+breaks the tools that read it and the terminals that show it); loaders apply the same rule where ids enter.
 
 Runs come back as `{query id: [Hit, ...]}` ordered by the rank column (file order among equal ranks), which
 is the best-first order `write_run` wrote. trec_eval itself ignores ranks and re-ranks by score;
@@ -36,6 +38,18 @@ class TrecFormatError(DataError):
     """A line of a run or qrels file that cannot be read; the message names the file, line and field."""
 
 
+def id_problem(value: str) -> str | None:
+    """Why `value` cannot be an id in a TREC file ("contains whitespace ...", "contains the unprintable character
+    U+0000 ..."), or None when it can. Unprintable: what `str.isprintable` refuses (control, format, surrogate,
+    private-use and unassigned characters, line and paragraph separators)."""
+    if value.isprintable() and " " not in value:  # the fast path: both checks run in C
+        return None
+    bad = next(character for character in value if character.isspace() or not character.isprintable())
+    if bad.isspace():  # the ASCII space is the one printable whitespace character
+        return "contains whitespace, which TREC run and qrels files cannot hold"
+    return f"contains the unprintable character U+{ord(bad):04X}, which ids may not hold"
+
+
 def _where(source: str, line_number: int) -> str:
     return f"{source}: line {line_number}"
 
@@ -66,6 +80,8 @@ def _numbered_lines(path: str | Path) -> Iterator[tuple[int, str]]:
                     yield number, text
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:
         raise TrecFormatError(f"{path}: not a readable gzip file ({error})") from None
+    except OSError as error:  # no permission, a device error: one line naming the file, no traceback
+        raise TrecFormatError(f"{path}: cannot be read ({error.strerror or type(error).__name__})") from None
 
 
 def _split(lines: str | Iterable[str]) -> Iterator[tuple[int, str]]:
@@ -85,6 +101,10 @@ def _fields(source: str, number: int, line: str, expected: int, layout: str) -> 
     if len(fields) != expected:
         raise TrecFormatError(f"{_where(source, number)}: expected {expected} fields '{layout}', "
                               f"found {len(fields)}: {_shown(line.rstrip())}")
+    for name, value in zip(layout.split(), fields):
+        problem = id_problem(value) if name in ("qid", "docid") else None
+        if problem:
+            raise TrecFormatError(f"{_where(source, number)}: field {name!r}: {value[:60]!r} {problem}")
     return fields
 
 
@@ -155,11 +175,11 @@ def read_qrels(path: str | Path) -> Qrels:
 
 
 def _check_token(value: str, what: str) -> str:
-    """Ids and tags become whitespace-separated fields: an empty one or one with spaces would corrupt the
-    file, so refuse it before anything is written."""
-    if not isinstance(value, str) or not value or any(ch.isspace() for ch in value):
-        raise ValueError(f"{what} {value!r} cannot be written to a TREC file: it must be a non-empty string "
-                         "without whitespace")
+    """Ids and tags become whitespace-separated fields: an empty one, or one with spaces or control characters,
+    would corrupt the file, so refuse it before anything is written."""
+    if not isinstance(value, str) or not value or id_problem(value):
+        raise ValueError(f"{what} {str(value)[:60]!r} cannot be written to a TREC file: it must be a non-empty "
+                         "string without whitespace or unprintable characters")
     return value
 
 

@@ -24,13 +24,8 @@ if TYPE_CHECKING:
     from tsqr.evaluate import DomainReport
 
 TABLE_MEASURES = ("nDCG@10", "R@10", "R@100", "RR")
-MEASURE_LABELS = {"RR": "MRR"}
 SUMMARY_HEADERS = ["domain", "retriever", "queries", "measure", "raw", "reasoned", "delta"]
 RAW_COLOR, REASONED_COLOR = "#8c8c8c", "#2f6fde"
-
-
-def measure_label(measure: str) -> str:
-    return MEASURE_LABELS.get(measure, measure)
 
 
 def _x100(value: float | None) -> float | None:
@@ -40,7 +35,7 @@ def _x100(value: float | None) -> float | None:
 def summary_table(reports: Sequence["DomainReport"], measures: Sequence[str] = TABLE_MEASURES) -> list[list]:
     """Rows (domain, retriever, queries, measure, raw, reasoned, delta), scores x100; an "average" row per measure when
     there are several domains (tsqr.evaluate.summary_rows)."""
-    return [[row.domain, row.retriever, row.queries, measure_label(row.measure), _x100(row.raw), _x100(row.reasoned),
+    return [[row.domain, row.retriever, row.queries, row.measure, _x100(row.raw), _x100(row.reasoned),
              _x100(row.delta)] for row in summary_rows(reports, measures)]
 
 
@@ -102,7 +97,7 @@ def domain_bars(reports: Sequence["DomainReport"], measure: str = "nDCG@10") -> 
         figure.add_bar(name="reasoned query", x=[report.domain for report in reasoned], marker_color=REASONED_COLOR,
                        y=[_x100(report.reasoned.mean.get(measure, 0.0)) for report in reasoned])
     figure.update_layout(barmode="group")
-    return _layout(figure, f"{measure_label(measure)} per domain", "domain", f"{measure_label(measure)} (x100)")
+    return _layout(figure, f"{measure} per domain", "domain", f"{measure} (x100)")
 
 
 def query_scatter(reports: Sequence["DomainReport"], measure: str = "nDCG@10") -> "go.Figure":
@@ -119,8 +114,7 @@ def query_scatter(reports: Sequence["DomainReport"], measure: str = "nDCG@10") -
         figure.add_scatter(x=[_x100(c.raw) for c in changes], y=[_x100(c.reasoned) for c in changes],
                            mode="markers", name=domain, text=[c.query_id for c in changes],
                            hovertemplate="%{text}<br>raw %{x}<br>reasoned %{y}<extra></extra>")
-    label = measure_label(measure)
-    return _layout(figure, f"Per-query {label}: raw vs reasoned", f"raw {label}", f"reasoned {label}")
+    return _layout(figure, f"Per-query {measure}: raw vs reasoned", f"raw {measure}", f"reasoned {measure}")
 
 
 def delta_histogram(reports: Sequence["DomainReport"], measure: str = "nDCG@10") -> "go.Figure":
@@ -130,5 +124,24 @@ def delta_histogram(reports: Sequence["DomainReport"], measure: str = "nDCG@10")
     deltas = [_x100(change.delta) for change in query_changes(reports, measure)]
     figure = go.Figure()
     figure.add_histogram(x=deltas, nbinsx=21, marker_color=REASONED_COLOR, name="queries")
-    label = measure_label(measure)
-    return _layout(figure, f"Change in {label} per query", f"reasoned - raw {label} (x100)", "queries")
+    return _layout(figure, f"Change in {measure} per query", f"reasoned - raw {measure} (x100)", "queries")
+
+
+def systems_scatter(scores: dict[str, dict[str, dict[str, dict[str, float]]]], x_system: str, y_system: str,
+                    measure: str = "nDCG@10") -> "go.Figure":
+    """One point per query: system `x_system`'s score against `y_system`'s (x100), a colour per domain; `scores`
+    is label -> domain -> query id -> measure (tsqr.evaluate.experiment.Experiment.scores)."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    figure.add_scatter(x=[0, 100], y=[0, 100], mode="lines", name="equal", line=dict(color="#bbbbbb", dash="dash"),
+                       hoverinfo="skip")
+    if x_system in scores and y_system in scores:
+        for domain, per_query in scores[x_system].items():
+            ids = [qid for qid in per_query if qid in scores[y_system].get(domain, {})]
+            figure.add_scatter(x=[_x100(per_query[q].get(measure, 0.0)) for q in ids],
+                               y=[_x100(scores[y_system][domain][q].get(measure, 0.0)) for q in ids],
+                               mode="markers", name=domain, text=ids,
+                               hovertemplate="%{text}<br>x %{x}<br>y %{y}<extra></extra>")
+    return _layout(figure, f"Per-query {measure}: {y_system} against {x_system}", f"{x_system} {measure}",
+                   f"{y_system} {measure}")

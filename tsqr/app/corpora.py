@@ -8,7 +8,10 @@ Usage:
 
 Indexes are keyed by corpus content (tsqr.bm25.store.corpus_key), so two users uploading the same files, or a
 user loading a domain in the Evaluate tab and searching it in the Search tab, share one index: BM25 indexes
-of BRIGHT domains take seconds to minutes to build and hundreds of megabytes to hold. A session only keeps
+of BRIGHT domains take seconds to minutes to build and hundreds of megabytes to hold. Given `work` bounds (the
+app's), an unpinned corpus (a visitor's upload, a loaded domain) is indexed and embedded in a worker process under
+them (tsqr.app.worker), so that CPU work never stops other visitors' requests; a refusal is remembered for that
+content, so a later search is told at once instead of paying the budget again. A session only keeps
 the ids of the corpora it loaded (see app.py), so one user's uploads are never listed to another; the store
 forgets the least recently used unpinned corpus beyond `capacity` to bound the server's memory.
 """
@@ -21,15 +24,18 @@ import re
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tsqr.app.public import WorkBounds
+from tsqr.app.worker import WorkRefused, embed_in_worker, index_in_worker
 from tsqr.bm25 import DEFAULT_B, DEFAULT_K1, default_analyzer, load_or_build
 from tsqr.bm25.store import corpus_key
 from tsqr.bright import load_documents, load_domain
+from tsqr.data import DEMO_DIR, DEMO_NAME
 from tsqr.records import Document, Domain
 from tsqr.retrieval import build_retriever, parse_retriever_spec
 
@@ -37,8 +43,6 @@ if TYPE_CHECKING:
     from tsqr.bm25 import Index
     from tsqr.retrieval import Retriever
 
-DEMO_DIR = Path(__file__).resolve().parents[2] / "assets" / "demo"
-DEMO_NAME = "demo"
 
 
 class CorpusGone(LookupError):
@@ -77,11 +81,13 @@ class CorpusStore:
     """Thread-safe registry of corpora and of one index per distinct content; at most `capacity` unpinned
     corpora are kept (an index goes with the last corpus using it)."""
 
-    def __init__(self, capacity: int = 6, index_cache: Path | None = None) -> None:
+    def __init__(self, capacity: int = 6, index_cache: Path | None = None, work: WorkBounds | None = None) -> None:
         if capacity < 1:
             raise ValueError(f"capacity must be at least 1, got {capacity}")
         self.capacity = capacity
         self.index_cache = index_cache
+        self.work = work  # None: every corpus is indexed and embedded in this process
+        self._refused: dict[str, str] = {}  # content key -> why its index or embeddings were refused
         self._corpora: OrderedDict[str, Corpus] = OrderedDict()
         self._indexes: dict[str, "Index"] = {}
         self._retrievers: dict[tuple[str, str, str], "Retriever"] = {}  # (content, retriever, scoring): dense, hybrid
@@ -109,6 +115,8 @@ class CorpusStore:
             del self._indexes[key]
         for key in [key for key in self._retrievers if key[0] not in used]:
             del self._retrievers[key]
+        for key in [key for key in self._refused if key.split(" ")[0] not in used]:
+            del self._refused[key]
 
     def get(self, corpus_id: str) -> Corpus:
         """The corpus stored under `corpus_id`, or CorpusGone with a message a user can act on."""
@@ -136,16 +144,27 @@ class CorpusStore:
             with self._lock:
                 index = self._indexes.get(corpus.content_key)
             if index is None:
-                index = load_or_build(corpus.domain.documents, cache=self.index_cache, progress=progress)
+                index = self._remembering_refusal(corpus.content_key, lambda: self._build_index(corpus, progress))
             with self._lock:
                 if any(c.content_key == corpus.content_key for c in self._corpora.values()):
                     self._indexes[corpus.content_key] = index
                 self._building.pop(corpus.content_key, None)
         return index
 
-    def retriever(self, corpus_id: str, spec: str, scoring: str = "bright") -> "Retriever":
+    def ready(self, corpus_id: str, spec: str, scoring: str = "bright") -> bool:
+        """True when `retriever(corpus_id, spec, scoring)` answers at once (BM25's index, or a retriever built)."""
+        spec = str(parse_retriever_spec(spec))
+        corpus = self.get(corpus_id)
+        with self._lock:
+            if spec == "bm25":
+                return corpus.content_key in self._indexes
+            return (corpus.content_key, spec, scoring) in self._retrievers
+
+    def retriever(self, corpus_id: str, spec: str, scoring: str = "bright",
+                  on_progress: Callable[[int, int], None] | None = None) -> "Retriever":
         """The corpus's retriever named `spec` (tsqr.retrieval) ranking with BM25 `scoring`: built once (dense
-        document embeddings from their disk cache when known) over the shared index, and shared by every session."""
+        document embeddings from their disk cache when known) over the shared index, and shared by every session.
+        The caller that builds it hears `on_progress(documents embedded, total)`, from a worker process too."""
         spec = str(parse_retriever_spec(spec))
         index = self.index(corpus_id, progress=False)
         corpus = self.get(corpus_id)
@@ -159,13 +178,35 @@ class CorpusStore:
             with self._lock:
                 known = self._retrievers.get(key)
             if known is None:
+                if self.work is not None and not corpus.pinned and spec != "bm25":  # BM25 embeds nothing
+                    self._remembering_refusal(f"{corpus.content_key} {spec}", lambda: embed_in_worker(
+                        corpus.domain.documents, spec, domain=corpus.domain.name, seconds=self.work.seconds,
+                        max_documents=self.work.embedded_documents, on_progress=on_progress))
                 known = build_retriever(spec, corpus.domain.documents, bm25_index=index, domain=corpus.domain.name,
-                                        scoring=scoring, progress=False)
+                                        scoring=scoring, progress=False, on_progress=on_progress)  # worker: cached
                 with self._lock:
                     if any(c.content_key == corpus.content_key for c in self._corpora.values()):
                         self._retrievers[key] = known
                     self._building.pop(f"{key}", None)
         return known
+
+    def _build_index(self, corpus: Corpus, progress: bool) -> "Index":
+        if self.work is None or corpus.pinned:
+            return load_or_build(corpus.domain.documents, cache=self.index_cache, progress=progress)
+        return index_in_worker(corpus.domain.documents, self.index_cache, self.work.seconds)
+
+    def _remembering_refusal(self, key: str, work):
+        """`work()`, or the WorkRefused it raised before for `key` (raised again at once, without the work)."""
+        with self._lock:
+            refused = self._refused.get(key)
+        if refused is not None:
+            raise WorkRefused(refused)
+        try:
+            return work()
+        except WorkRefused as error:
+            with self._lock:
+                self._refused[key] = str(error)
+            raise
 
     def choices(self, corpus_ids: Iterable[str]) -> list[tuple[str, str]]:
         """(label, id) pairs for a dropdown: pinned corpora first, then the given ids still stored, in order."""
@@ -176,7 +217,7 @@ class CorpusStore:
 
 
 def load_demo(folder: Path = DEMO_DIR) -> Domain:
-    """The bundled demo corpus (assets/demo: examples.jsonl and documents.jsonl in BRIGHT's format)."""
+    """The bundled demo corpus (tsqr/data/demo: examples.jsonl and documents.jsonl in BRIGHT's format)."""
     return load_domain(folder, DEMO_NAME, progress=False)
 
 

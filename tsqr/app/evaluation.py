@@ -10,14 +10,18 @@ The pipeline is `tsqr.evaluate.run`, the CLI's; this module turns the tab's choi
 events into one accumulating Update the UI renders. What the app adds is sharing: indexes come from the
 CorpusStore every session uses (and a loaded domain becomes searchable), models are leased from the pool, and
 generation runs under `on_gpu` on ZeroGPU. Stopping (abandoning the generator) loses nothing the pipeline keeps.
+Uploaded queries are cut to the app's query bound (`max_query_chars`) like typed ones, with a warning, before any
+reasoning: three 1.8 MB queries once held the model for six minutes and went whole into the shared cache. Hub
+domains keep their queries whole (BRIGHT has queries of 19k characters, which its scores depend on).
 """
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tsqr.app.corpora import CorpusStore, shown_error
+from tsqr.app.public import MAX_QUERY_ENV
 from tsqr.app.models import EVALUATION_TURNS, POOL, on_gpu, reason_pooled
 from tsqr.app.turns import in_turn
 from tsqr.bm25 import Index
@@ -90,16 +94,35 @@ def domain_sources(choice: DataChoice) -> list[DomainSource]:
     return sources + [DomainSource("hub", name) for name in choice.hub_domains]
 
 
+def cut_queries(domain: Domain, cap: int | None) -> str:
+    """Cut an uploaded domain's queries to `cap` characters (before any reasoning); the warning saying how many
+    ("" when none was cut or there is no cap). The comparison job (tsqr.app.comparison) cuts them alike."""
+    if cap is None or not any(len(example.query) > cap for example in domain.examples):
+        return ""
+    cut = sum(len(example.query) > cap for example in domain.examples)
+    domain.examples = [replace(example, query=example.query[:cap]) if len(example.query) > cap else example
+                       for example in domain.examples]
+    return (f"[{domain.name}] {cut} uploaded quer{'y was' if cut == 1 else 'ies were'} cut to {cap:,} characters "
+            f"(this server's {MAX_QUERY_ENV}), as typed queries are; the rest was neither searched nor reasoned about")
+
+
 class EvaluationJob:
     """One Evaluate-tab run; `run` yields Updates and can be abandoned at any yield."""
 
     def __init__(self, store: CorpusStore, out_dir: Path, config: EvaluationConfig,
-                 reasoning: ReasoningChoice) -> None:
+                 reasoning: ReasoningChoice, max_query_chars: int | None = None) -> None:
         self.store = store
         self.out_dir = out_dir
         self.config = config
         self.reasoning = reasoning
+        self.max_query_chars = max_query_chars  # None: uploaded queries are kept whole
         self.state = Update(0.0, "starting")
+        self._uploads_left = 0  # the uploaded domain comes first in the pipeline; it is cut, hub domains not
+
+    def _cut_queries(self, domain: Domain) -> None:
+        warning = cut_queries(domain, self.max_query_chars)
+        if warning:
+            self.state.warnings.append(warning)
 
     def plan(self) -> ReasoningPlan:
         choice = self.reasoning
@@ -109,6 +132,10 @@ class EvaluationJob:
         return ReasoningPlan(model=choice.model, settings=settings, chunk=max(1, settings.batch_size))
 
     def _index(self, domain: Domain) -> Index:
+        """The pipeline's `index_for` hook: the first call for each loaded domain, before its reasoning."""
+        if self._uploads_left:
+            self._uploads_left -= 1
+            self._cut_queries(domain)
         corpus = self.store.add(domain, f"{domain.name} ({len(domain.examples)} queries)")
         self.state.corpus_ids.append(corpus.id)
         return self.store.index(corpus.id)
@@ -121,6 +148,7 @@ class EvaluationJob:
         """Every chosen domain through the pipeline; the last Update has done=True or an error."""
         state = self.state
         plan = self.plan()
+        self._uploads_left = 1 if choice.files else 0
         pooled = in_turn(EVALUATION_TURNS, on_gpu(reason_pooled))  # each chunk takes a turn; loading does not
         events = run(domain_sources(choice), plan, self.config, limit=choice.limit, out_dir=self.out_dir,
                      index_for=self._index, retriever_for=self._retriever, open_reasoner=POOL.lease, hardware=hardware,

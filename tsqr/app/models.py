@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 MODEL_ENV = "TSQR_MODEL"
 DEFAULT_MODEL = "default"
 # Offered in the model selectors; any hub id, local folder, .gguf path or server URL can be typed instead.
-SUGGESTED_MODELS = ("default", "none", "TongSearch/TongSearch-QR-1.5B", "TongSearch/TongSearch-QR-7B")
+# The three TongSearch QR sizes are those the "Available Models" list of github.com/bigai-nlco/TongSearch-QR names.
+SUGGESTED_MODELS = ("default", "none", "TongSearch/TongSearch-QR-1.5B", "TongSearch/TongSearch-QR-3B",
+                    "TongSearch/TongSearch-QR-7B")
 GPU_SECONDS = 120  # ZeroGPU's budget per call: one streamed reasoning or one batch of an evaluation
 
 F = TypeVar("F", bound=Callable)
@@ -181,6 +183,11 @@ class ReasonerPool:
 
 POOL = ReasonerPool()  # the process's models, shared by every session
 SEARCH_TURNS, EVALUATION_TURNS = Turns(), Turns()  # one search and one evaluation generate at a time
+
+
+def needs_model(spec: str) -> bool:
+    """False for the "none" model (raw query, nothing loaded or generated): it never waits in the model's line."""
+    return spec.strip().lower() != "none"
 
 
 def stream_reasoning(spec: str, settings: "GenerationSettings", query: str) -> Iterator[str]:

@@ -22,6 +22,12 @@ Variables (read once, when the app starts):
     TSQR_HUB_DOMAINS   comma list of BRIGHT domains a public app may load from the hub, "all", or "" for none;
                        default all 12, none when the hub is offline (tsqr.hub: HF_HUB_OFFLINE=1)
     TSQR_MAX_QUERY_CHARS  longest query searched and reasoned about, in characters; default 4000
+    TSQR_MAX_MODEL_QUEUE  most searches waiting for (or holding) the model at once; one more is told at once to try
+                          again; default 8 (every mode)
+    TSQR_MAX_INDEX_SECONDS  longest a visitor's corpus may take to index or embed (a worker process, killed past
+                          it); default 600 in public mode, no limit locally; 0: no limit
+    TSQR_MAX_EMBEDDED_DOCS  most documents embedded for one dense or hybrid request (a corpus already in the
+                          embeddings cache is not counted); default 5000 in public mode, no limit locally
 """
 from __future__ import annotations
 
@@ -36,11 +42,24 @@ from tsqr.hub import hub_offline
 
 PUBLIC_ENV, MODELS_ENV, HUB_DOMAINS_ENV, MAX_QUERY_ENV = (
     "TSQR_PUBLIC", "TSQR_MODELS", "TSQR_HUB_DOMAINS", "TSQR_MAX_QUERY_CHARS")
+MODEL_QUEUE_ENV, WORK_SECONDS_ENV, EMBEDDED_DOCS_ENV = (
+    "TSQR_MAX_MODEL_QUEUE", "TSQR_MAX_INDEX_SECONDS", "TSQR_MAX_EMBEDDED_DOCS")
 DEFAULT_MODELS = ("default", "none")
 DEFAULT_MAX_QUERY_CHARS = 4000
+DEFAULT_MODEL_QUEUE = 8
+PUBLIC_WORK_SECONDS, PUBLIC_EMBEDDED_DOCS = 600.0, 5000  # locally: no limit unless the variables say so
 LOOPBACK_NAMES = ("localhost", "")  # "" and None: Gradio's default, 127.0.0.1
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 SHOWN_CHARS = 60  # how much of a refused value an error message repeats
+
+
+@dataclass(frozen=True)
+class WorkBounds:
+    """How long a visitor's indexing or embedding may run, and how many documents one request may embed
+    (None: no limit)."""
+
+    seconds: float | None = None
+    embedded_documents: int | None = None
 
 
 class PolicyError(ValueError):
@@ -49,12 +68,21 @@ class PolicyError(ValueError):
 
 @dataclass(frozen=True)
 class HostPolicy:
-    """What the app offers: `public` (restricted) or not, the host's models and hub domains, the query bound."""
+    """What the app offers: `public` (restricted) or not, the host's models and hub domains, the query bound, how
+    many searches may wait for the model, and the bounds of a visitor's indexing/embedding (None: no limit)."""
 
     public: bool
     models: tuple[str, ...]
     hub_domains: tuple[str, ...]
     max_query_chars: int = DEFAULT_MAX_QUERY_CHARS
+    max_model_queue: int = DEFAULT_MODEL_QUEUE
+    work_seconds: float | None = None
+    max_embedded_documents: int | None = None
+
+    @property
+    def work_bounds(self) -> WorkBounds:
+        """The bounds of a visitor's indexing and embedding (run in a worker process: tsqr.app.worker)."""
+        return WorkBounds(self.work_seconds, self.max_embedded_documents)
 
     def check_model(self, spec: str) -> str:
         """The model spec to load: anything in local mode, only one of the host's models in public mode.
@@ -136,6 +164,21 @@ def _max_query_chars(env: Mapping[str, str]) -> int:
     return int(value)
 
 
+def _number(env: Mapping[str, str], name: str, default: float | None, minimum: float, whole: bool) -> float | None:
+    """A numeric variable, `default` when unset; ValueError naming it unless it is a finite number >= minimum."""
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value) if whole else float(value)
+    except ValueError:
+        number = None
+    if number is None or not minimum <= number < float("inf"):
+        kind = "a whole number" if whole else "a number of seconds"
+        raise ValueError(f"${name}={value!r}: give {kind} >= {minimum:g}")
+    return number
+
+
 def host_policy(server_name: str | None = None, env: Mapping[str, str] | None = None) -> HostPolicy:
     """The policy for an app listening on `server_name`, from the environment; ValueError names a bad variable."""
     env = os.environ if env is None else env
@@ -144,4 +187,8 @@ def host_policy(server_name: str | None = None, env: Mapping[str, str] | None = 
     models = _names(",".join([configured, env.get(MODELS_ENV, ",".join(DEFAULT_MODELS))]))
     if not models:
         raise ValueError(f"${MODELS_ENV} lists no model: give at least one, e.g. {','.join(DEFAULT_MODELS)}")
-    return HostPolicy(public, models, _hub_domains(env, list(BRIGHT_DOMAINS)), _max_query_chars(env))
+    seconds = _number(env, WORK_SECONDS_ENV, PUBLIC_WORK_SECONDS if public else None, 0, whole=False)
+    return HostPolicy(public, models, _hub_domains(env, list(BRIGHT_DOMAINS)), _max_query_chars(env),
+                      int(_number(env, MODEL_QUEUE_ENV, DEFAULT_MODEL_QUEUE, 1, whole=True)),
+                      seconds or None,  # 0: no limit
+                      _number(env, EMBEDDED_DOCS_ENV, PUBLIC_EMBEDDED_DOCS if public else None, 0, whole=True))

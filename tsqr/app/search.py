@@ -85,6 +85,21 @@ def find_example(domain: Domain, query: str) -> Example | None:
     return None
 
 
+def released_reasoning(name: str, domain: Domain, query: str) -> str:
+    """The reasoning the released set `name` (tsqr.released.RELEASED) holds for `query`, matched as the Evaluate tab
+    matches it (TongSearch's by query text, BRIGHT's by the example's id); ReleasedUnavailable (a LookupError)
+    says why there is none: offline and not cached, not a BRIGHT domain, or a query the set does not cover."""
+    from tsqr.released import RELEASED, ReleasedUnavailable, released_reasonings
+
+    released = RELEASED[name]
+    source = released_reasonings(name, None if released.kind == "tongsearch" else domain.name)
+    text = source.text_for(find_example(domain, query) or Example(FREE_QUERY_ID, query, ()))
+    if text is None:
+        raise ReleasedUnavailable(f"{released.label} have no reasoning for this query (they cover BRIGHT's "
+                                  "queries): pick one of the domain's example queries")
+    return text
+
+
 def _rank_of(hits: list[Hit]) -> dict[str, int]:
     return {hit.doc_id: rank for rank, hit in enumerate(hits, start=1)}
 

@@ -1,6 +1,9 @@
 """Turns at the generating model, first come first served, each waiter knowing how many are ahead of it.
 
 Usage:
+    LINE = Line(capacity=8)                          # how many may wait for (or hold) the model at once
+    with LINE.place():                               # LineFull at once when 8 are in already
+        ...
     SEARCH_TURNS = Turns()
     with SEARCH_TURNS.ticket() as ticket:
         for ahead in ticket.waiting(poll_s=0.5):    # while waiting: how many tickets are ahead (>= 1)
@@ -13,6 +16,11 @@ model ("none", a reasoning file, a cached reasoning) waits behind a model that t
 answers. Here the events run side by side; only the generation itself takes turns. `waiting` returns to its
 caller every `poll_s` seconds, so a Gradio generator can show its place in line and be stopped while it waits;
 leaving the block (done, failed, or a generator closed by Stop) frees the turn or the place in line.
+
+Why the line is bounded (Line): every search waiting for the model holds one of the search event's Gradio slots.
+The app gives that event as many slots as the line holds plus its raw capacity, so searches waiting for the model
+can never take the slots raw results need; one search more than the line holds is told so at once rather than
+queued behind minutes of generation.
 """
 from __future__ import annotations
 
@@ -71,6 +79,43 @@ class Turns:
         with self._condition:
             self._condition.wait_for(lambda: number in self._holding, timeout)
             return self._ahead(number)
+
+
+class LineFull(RuntimeError):
+    """The line is full: the caller is told how many are in it and to come back, rather than queued."""
+
+    def __init__(self, inside: int) -> None:
+        super().__init__(f"{inside} visitors are waiting for the model; try again shortly")
+        self.inside = inside
+
+
+class Line:
+    """At most `capacity` callers inside at once; one more is refused at once (LineFull), not queued."""
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be at least 1, got {capacity}")
+        self.capacity = capacity
+        self._inside = 0
+        self._lock = threading.Lock()
+
+    @property
+    def inside(self) -> int:
+        with self._lock:
+            return self._inside
+
+    @contextmanager
+    def place(self) -> Iterator[None]:
+        """A place for the duration of the block, or LineFull when `capacity` callers are inside."""
+        with self._lock:
+            if self._inside >= self.capacity:
+                raise LineFull(self._inside)
+            self._inside += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._inside -= 1
 
 
 class Ticket:

@@ -150,6 +150,7 @@ class Index:
         self._analyzer = analyzer
         self.analyzer_fingerprint = analyzer.fingerprint if analyzer is not None else analyzer_fingerprint
         self.loaded_from: Path | None = None
+        self.corpus_key = ""  # tsqr.bm25.store.corpus_key of the documents, for indexes built from documents
         self._positions = Positions(self.doc_ids)
         self._term_ids = {term: term_id for term_id, term in enumerate(counts.vocabulary)}
         self.avgdl = int(counts.doc_lengths.sum()) / counts.n_docs
@@ -167,7 +168,9 @@ class Index:
         analyzer = analyzer if analyzer is not None else default_analyzer()
         token_lists = analyzer.analyze_many([doc.content for doc in documents], progress=progress)
         counts = count_terms(token_lists, progress=progress)
-        return cls([doc.id for doc in documents], counts, k1=k1, b=b, analyzer=analyzer)
+        index = cls([doc.id for doc in documents], counts, k1=k1, b=b, analyzer=analyzer)
+        index.corpus_key = corpus_key(documents, analyzer.fingerprint, k1, b)
+        return index
 
     @classmethod
     def from_tokens(cls, doc_ids: Sequence[str], token_lists: Sequence[Sequence[str]],
@@ -271,7 +274,7 @@ class Index:
     def save(self, folder: str | Path) -> Path:
         """Write the index to `folder` (JSON + npz, no pickle); returns the folder."""
         return write_index(Path(folder), SavedIndex(self.doc_ids, self.counts, self.k1, self.b,
-                                                    self.analyzer_fingerprint))
+                                                    self.analyzer_fingerprint, self.corpus_key))
 
     @classmethod
     def load(cls, folder: str | Path, analyzer: "Analyzer | None" = None) -> "Index":
@@ -283,6 +286,7 @@ class Index:
         index = cls(saved.doc_ids, saved.counts, k1=saved.k1, b=saved.b, analyzer=analyzer,
                     analyzer_fingerprint=saved.analyzer_fingerprint)
         index.loaded_from = Path(folder)
+        index.corpus_key = saved.corpus_key
         return index
 
 
@@ -297,19 +301,31 @@ def load_or_build(documents: Sequence[Document], analyzer: "Analyzer | None" = N
     """
     _check_documents(documents)
     analyzer = analyzer if analyzer is not None else default_analyzer()
-    folder = Path(cache if cache is not None else cache_dir("index")) / corpus_key(documents, analyzer.fingerprint,
-                                                                                   k1, b)
+    key = corpus_key(documents, analyzer.fingerprint, k1, b)
+    folder = Path(cache if cache is not None else cache_dir("index")) / key
     cap = Limits.from_env().index_cache_bytes
     if folder.is_dir():
         try:
             index = Index.load(folder, analyzer)
+            _check_built_for(index, documents, key)
             mark_used(folder)
             return index
         except (OSError, ValueError) as error:
-            warnings.warn(f"rebuilding the unreadable cached index {folder}: {error}", stacklevel=2)
+            warnings.warn(f"rebuilding the cached index {folder}, which cannot be trusted: {error}", stacklevel=2)
     index = Index.build(documents, analyzer, k1=k1, b=b, progress=progress)
     write_folder_atomically(folder, index.save, "the BM25 index")
     prune_cache(folder.parent, cap)
     return index
 
 
+def _check_built_for(index: Index, documents: Sequence[Document], key: str) -> None:
+    """A loaded index must be the one built from `documents`: the same corpus key (ids, contents, analyzer,
+    k1, b) and the same ids in the same order, or its scores would belong to other documents."""
+    if index.corpus_key != key:
+        raise ValueError(f"it was built for corpus {index.corpus_key or 'unknown'!r}, not {key!r}")
+    ids = [doc.id for doc in documents]
+    if index.doc_ids != ids:
+        position = next((i for i, (saved, wanted) in enumerate(zip(index.doc_ids, ids)) if saved != wanted),
+                        min(len(ids), len(index.doc_ids)))
+        raise ValueError(f"its document ids differ from the corpus's from position {position} on "
+                         f"({index.doc_ids[position:position + 1]} instead of {ids[position:position + 1]})")

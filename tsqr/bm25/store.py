@@ -1,7 +1,8 @@
 """BM25 indexes on disk: a folder of JSON and npz files (no pickle), and the key that names a cached one.
 
 Layout of an index folder:
-    meta.json       format, version, k1, b, analyzer fingerprint, sizes
+    meta.json       format, version, k1, b, analyzer fingerprint, sizes, the corpus key it was built for and
+                    content_sha256, a hash over everything below
     doc_ids.json    document ids in corpus order
     vocabulary.json terms in term id order
     counts.npz      indptr, doc_rows, counts (terms x documents, compressed by term) and doc_lengths
@@ -9,16 +10,21 @@ Layout of an index folder:
 Only counts are stored: weights follow from them in well under a second, and the files stay valid whatever
 the scoring code computes from them.
 
+A cached index is trusted only if it is the one written for this corpus: the files must hash to
+content_sha256 (an id or term list edited, swapped or taken from another save is caught, not only a
+truncated or unreadable file), and `load_or_build` checks the corpus key and the ids, in order, against the
+documents being searched; any mismatch rebuilds the index with a warning. The hash finds accidents and
+tampering with single files; someone able to rewrite the whole folder, meta.json included, could forge it.
+
 The cache of such folders (`cache_dir("index")`) is capped by TSQR_INDEX_CACHE_MB (tsqr.limits): loading an
-entry marks it used (its folder's mtime), and after each save `prune_cache` removes the least recently used
-entries until the cache fits, so a public app indexing every upload cannot fill its disk.
+entry marks it used (its folder's mtime), and after each save `prune_cache` (tsqr.paths, shared by every cache)
+removes the least recently used entries until the cache fits, so a public app indexing every upload cannot
+fill its disk.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import struct
 import zipfile
 from collections.abc import Sequence
@@ -28,10 +34,11 @@ from pathlib import Path
 import numpy as np
 
 from tsqr.bm25.counts import TermCounts
+from tsqr.paths import mark_used, prune_cache  # the one cache-pruning mechanism; tsqr.bm25.index uses both
 from tsqr.records import Document
 
 FORMAT = "tsqr-bm25-index"
-VERSION = 1
+VERSION = 2  # 2: meta.json holds corpus_key and content_sha256
 ARRAYS = ("indptr", "doc_rows", "counts", "doc_lengths")
 
 
@@ -44,6 +51,7 @@ class SavedIndex:
     k1: float
     b: float
     analyzer_fingerprint: str
+    corpus_key: str = ""  # `corpus_key` of the documents it was built from ("" when built from tokens)
 
 
 def corpus_key(documents: Sequence[Document], analyzer_fingerprint: str, k1: float, b: float) -> str:
@@ -68,6 +76,21 @@ def corpus_fingerprint(documents: Sequence[Document], header: str) -> str:
     return f"{len(documents)}docs-{digest.hexdigest()[:24]}"
 
 
+def content_digest(doc_ids: Sequence[str], counts: TermCounts) -> str:
+    """sha256 over the ids, the vocabulary and every count array (dtype and shape included), in order: any
+    edit, swap or truncation of what an index folder holds changes it."""
+    digest = hashlib.sha256()
+    for strings in (doc_ids, counts.vocabulary):
+        data = json.dumps(list(strings), ensure_ascii=False).encode("utf-8", "surrogatepass")
+        digest.update(struct.pack("<Q", len(data)))
+        digest.update(data)
+    for name in ARRAYS:
+        array = np.ascontiguousarray(getattr(counts, name))
+        digest.update(f"{name} {array.dtype.str} {array.shape}\n".encode())
+        digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
+
+
 def write_index(folder: Path, saved: SavedIndex) -> Path:
     """Write `saved` into `folder` (created if needed); returns the folder."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -78,7 +101,8 @@ def write_index(folder: Path, saved: SavedIndex) -> Path:
     (folder / "vocabulary.json").write_text(json.dumps(counts.vocabulary, ensure_ascii=False), encoding="utf-8")
     meta = {"format": FORMAT, "version": VERSION, "k1": saved.k1, "b": saved.b,
             "analyzer_fingerprint": saved.analyzer_fingerprint, "n_docs": counts.n_docs,
-            "n_terms": counts.n_terms, "nnz": int(len(counts.counts))}
+            "n_terms": counts.n_terms, "nnz": int(len(counts.counts)), "corpus_key": saved.corpus_key,
+            "content_sha256": content_digest(saved.doc_ids, counts)}
     # meta.json last: its presence marks a complete folder
     (folder / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
     return folder
@@ -114,6 +138,9 @@ def read_index(folder: Path) -> SavedIndex:
     for field in ("k1", "b"):
         if not isinstance(meta.get(field), (int, float)):
             raise ValueError(f"{meta_path}: field {field!r} must be a number, got {meta.get(field)!r}")
+    for field in ("corpus_key", "content_sha256"):
+        if not isinstance(meta.get(field), str):
+            raise ValueError(f"{meta_path}: field {field!r} must be a string, got {meta.get(field)!r}")
 
     npz_path = folder / "counts.npz"
     if not npz_path.is_file():
@@ -132,8 +159,12 @@ def read_index(folder: Path) -> SavedIndex:
     counts = TermCounts(vocabulary=vocabulary, doc_lengths=arrays["doc_lengths"], indptr=arrays["indptr"],
                         doc_rows=arrays["doc_rows"], counts=arrays["counts"])
     _check_consistent(folder, doc_ids, counts)
+    if content_digest(doc_ids, counts) != meta["content_sha256"]:
+        raise ValueError(f"{folder}: the index files do not hash to the content_sha256 of meta.json (edited, or "
+                         "mixed from different saves)")
     return SavedIndex(doc_ids=doc_ids, counts=counts, k1=float(meta["k1"]), b=float(meta["b"]),
-                      analyzer_fingerprint=str(meta.get("analyzer_fingerprint", "")))
+                      analyzer_fingerprint=str(meta.get("analyzer_fingerprint", "")),
+                      corpus_key=meta["corpus_key"])
 
 
 def _check_consistent(folder: Path, doc_ids: list[str], counts: TermCounts) -> None:
@@ -151,37 +182,3 @@ def _check_consistent(folder: Path, doc_ids: list[str], counts: TermCounts) -> N
         problems.append("doc_rows point outside the documents")
     if problems:
         raise ValueError(f"{folder}: inconsistent index files: {'; '.join(problems)}")
-
-
-def mark_used(folder: Path) -> None:
-    """Record that a cached index was just used: its folder's mtime is what `prune_cache` ranks by."""
-    try:
-        os.utime(folder)
-    except OSError:  # removed meanwhile by another process's pruning: nothing to mark
-        pass
-
-
-def _entry_size(folder: Path) -> int:
-    return sum(path.stat().st_size for path in folder.iterdir() if path.is_file())
-
-
-def prune_cache(root: Path, max_bytes: int) -> list[Path]:
-    """Remove complete index folders of `root`, least recently used first, until they take at most `max_bytes`
-    (an entry larger than the cap on its own goes too: 0 keeps nothing). Folders being written (`*.tmp-*`) are
-    left alone. Returns the folders removed."""
-    entries = []
-    for folder in root.iterdir() if root.is_dir() else ():
-        try:
-            if folder.is_dir() and ".tmp-" not in folder.name and (folder / "meta.json").is_file():
-                entries.append((folder.stat().st_mtime_ns, folder.name, folder, _entry_size(folder)))
-        except OSError:  # vanished while we looked
-            continue
-    total = sum(entry[3] for entry in entries)
-    removed = []
-    for _, _, folder, size in sorted(entries):
-        if total <= max_bytes:
-            break
-        shutil.rmtree(folder, ignore_errors=True)
-        total -= size
-        removed.append(folder)
-    return removed

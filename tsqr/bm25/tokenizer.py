@@ -15,9 +15,9 @@ precedes them; each CJK ideograph and hiragana is its own token, katakana runs a
 stay whole; emoji sequences are tokens; everything else separates tokens and is dropped. A token longer than
 255 UTF-16 chars comes out in 255-char pieces, as Lucene's scanner buffer holds no more.
 
-How: the `regex` package knows the Unicode properties involved (Word_Break, Line_Break, Emoji) but matches
-~10x slower than the standard `re`, so its property sets are turned into plain `re` character classes once,
-corrected where Lucene's older tables differ, and compiled into one pattern.
+How: tsqr.bm25.unicode_classes turns the Unicode properties involved into plain `re` character classes,
+corrected where Lucene's older tables differ; the grammar below is written over them and compiled into one
+pattern. Tokenizing takes time linear in the text whatever it holds (see `_spans`).
 """
 from __future__ import annotations
 
@@ -25,144 +25,27 @@ import functools
 import re
 from typing import NamedTuple
 
+from tsqr.bm25.unicode_classes import character_classes
+
 __all__ = ["LUCENE_MAX_TOKEN_LENGTH", "token_spans", "tokenize"]
 
 LUCENE_MAX_TOKEN_LENGTH = 255
-# The `regex` release whose Unicode data the overrides below were computed against (requirements.txt pins it).
-CALIBRATED_REGEX = "2026.5.9"
-
-# Code points whose class in Lucene 9.5 (Unicode 9 word breaks, emoji 11 data) differs from the `regex`
-# package's newer Unicode data, as hexadecimal ranges, by the class Lucene gives them. Found by tokenizing
-# probes around every code point with pyserini's Lucene and with this module; the Lucene test re-checks them.
-_LUCENE_CLASS_OVERRIDES = {
-    "none": (
-        "b8 2e5-2eb 55a 55f 58a 870-887 889-891 897-89f 8b5 8be-8d2 b55 c3c c5c-c5d cdc-cdd cf3 d04 d81 ece "
-        "170d 1715 171f 180f 1abf-1add 1ae0-1aeb 1b4c 1c89-1c8a 1dfa 2c2f 2c5f 31bb-31bf 4db6-4dbf 9ff0-9fff "
-        "a708-a716 a7c0-a7c1 a7c7-a7dc a7f1-a7f6 a82c ab68-ab69 10570-1057a 1057c-1058a 1058c-10592 "
-        "10594-10595 10597-105a1 105a3-105b1 105b3-105b9 105bb-105bc 105c0-105f3 10780-10785 10787-107b0 "
-        "107b2-107ba 10940-10959 10d40-10d65 10d69-10d6d 10d6f-10d85 10e80-10ea9 10eab-10eac 10eb0-10eb1 "
-        "10ec2-10ec7 10efa-10eff 10f70-10f85 10fb0-10fc4 11070-11075 110c2 11147 111ce-111cf 1123f-11241 "
-        "11380-11389 1138b 1138e 11390-113b5 113b7-113c0 113c2 113c5 113c7-113ca 113cc-113d3 113e1-113e2 "
-        "11460-11461 116d0-116e3 11740-11746 11900-11906 11909 1190c-11913 11915-11916 11918-11935 "
-        "11937-11938 1193b-11943 11950-11959 11ab0-11abf 11b60-11b67 11bc0-11be0 11bf0-11bf9 11db0-11ddb "
-        "11de0-11de9 11f00-11f10 11f12-11f3a 11f3e-11f42 11f50-11f5a 11fb0 12f90-12ff0 1342f 13439-13455 "
-        "13460-143fa 16100-16139 16a70-16abe 16ac0-16ac9 16d40-16d6c 16d70-16d79 16ea0-16eb8 16ebb-16ed3 "
-        "16fe2 16fe4 16ff0-16ff6 1aff0-1aff3 1aff5-1affb 1affd-1affe 1b11f-1b122 1b132 1b155 1ccf0-1ccf9 "
-        "1cf00-1cf2d 1cf30-1cf46 1df00-1df1e 1df25-1df2a 1e030-1e06d 1e08f 1e290-1e2ae 1e4d0-1e4f9 "
-        "1e5d0-1e5fa 1e6c0-1e6de 1e6e0-1e6f5 1e6fe-1e6ff 1e7e0-1e7e6 1e7e8-1e7eb 1e7ed-1e7ee 1e7f0-1e7fe "
-        "2a6d7-2a6df 2b735-2b73f 2cea2-2cead 2ebf0-2ee5d 30000-3134a 31350-33479"
-    ),
-    "format": (
-        "600-605 6dd 70f 8e2 110bd 110cd"
-    ),
-    "emoji": (
-        "2388 2605 2607-260d 260f-2610 2612 2616-2617 2619-261c 261e-261f 2621 2624-2625 2627-2629 262b-262d "
-        "2630-2637 263b-263f 2641 2643-2647 2654-265e 2661-2662 2664 2667 2669-267a 267c-267d 2680-2685 "
-        "2690-2691 2698 269a 269d-269f 26a2-26a6 26a8-26a9 26ac-26af 26b2-26bc 26bf-26c3 26c6-26c7 26c9-26cd "
-        "26d0 26d2 26d5-26e8 26eb-26ef 26f6 26fb-26fc 26fe-2701 2703-2704 270e 2710-2711 2765-2767 "
-        "1f000-1f003 1f005-1f02b 1f030-1f093 1f0a0-1f0ae 1f0b1-1f0bf 1f0c1-1f0ce 1f0d1-1f0f5 1f10d-1f10f "
-        "1f12f 1f16c-1f16f 1f1ad 1f260-1f265 1f322-1f323 1f394-1f395 1f398 1f39c-1f39d 1f3f1-1f3f2 1f3f6 "
-        "1f4fe 1f546-1f548 1f54f 1f568-1f56e 1f571-1f572 1f57b-1f586 1f588-1f589 1f58e-1f58f 1f591-1f594 "
-        "1f597-1f5a3 1f5a6-1f5a7 1f5a9-1f5b0 1f5b3-1f5bb 1f5bd-1f5c1 1f5c5-1f5d0 1f5d4-1f5db 1f5df-1f5e0 "
-        "1f5e2 1f5e4-1f5e7 1f5e9-1f5ee 1f5f0-1f5f2 1f5f4-1f5f9 1f6c6-1f6ca 1f6d3-1f6d4 1f6e6-1f6e8 1f6ea "
-        "1f6f1-1f6f2 1f774-1f77f 1f7d5-1f7d9 1f8b0-1f8bb 1f8c0-1f8c1 1f8d0-1f8d8 1fa00-1fa57 1fa60-1fa6d "
-        "1fb00-1fbff"
-    ),
-    "south_east_asian": "19da",
-    "mid_number": "fe10 fe14",
-}
-# Which override classes each character set of the grammar takes in; every set first drops all overridden points.
-_OVERRIDE_MEMBERS = {
-    "attach": ("format",),
-    "attach_to_emoji": ("format",),
-    "continues": ("format",),
-    "emoji": ("emoji",),
-    "emoji_after_zwj": ("emoji",),
-    "south_east_asian": ("south_east_asian",),
-    "starts": ("emoji", "south_east_asian"),
-    "mid_number": ("mid_number",),
-    "joins": ("mid_number",),
-}
-
-# The grammar's character sets in `regex` syntax (version 1, for set operations).
-_LETTER = r"[\p{WB=ALetter}\p{WB=Hebrew_Letter}]"
-_NUMBER = r"[\p{WB=Numeric}[\p{Block=HalfAndFullForms}&&\p{Nd}]]"
-_EMOJI_START = r"[\p{Extended_Pictographic}[\p{Emoji}--[\p{WB=Regional_Indicator}0-9#*]]]"
-_SETS = {
-    # WB4: Extend/Format/ZWJ characters stick to what precedes them.
-    "attach": r"[\p{WB=Format}\p{WB=Extend}\p{WB=ZWJ}]",
-    "attach_to_emoji": r"[\p{WB=Format}\p{WB=Extend}--[\uFE0E\uFE0F]]",
-    "letter": _LETTER,
-    "other_letter": r"\p{WB=ALetter}",
-    "hebrew": r"\p{WB=Hebrew_Letter}",
-    "number": _NUMBER,
-    "katakana": r"\p{WB=Katakana}",
-    "mid_letter": r"[\p{WB=MidLetter}\p{WB=MidNumLet}\p{WB=Single_Quote}]",
-    "mid_number": r"[\p{WB=MidNum}\p{WB=MidNumLet}\p{WB=Single_Quote}]",
-    "connector": r"\p{WB=ExtendNumLet}",
-    "regional": r"\p{WB=Regional_Indicator}",
-    # Lucene's EmojiChar: pictographs (© ® ™ among them), and the other emoji except regional indicators,
-    # keycap bases and skin-tone modifiers, which count only inside their sequences.
-    "emoji": r"[\p{Extended_Pictographic}[\p{Emoji}--[\p{WB=Regional_Indicator}0-9#*\u00A9\u00AE\u2122\u3030"
-    r"\u303D\p{Emoji_Modifier}]]]",
-    # What a ZWJ can join into a new emoji of the sequence (a skin tone after a ZWJ just sticks to it).
-    "emoji_after_zwj": rf"[{_EMOJI_START}--\p{{Emoji_Modifier}}]",
-    "letter_emoji": rf"[{_LETTER}&&{_EMOJI_START}]",
-    "modifier": r"\p{Emoji_Modifier}",
-    "modifier_base": r"\p{Emoji_Modifier_Base}",
-    "south_east_asian": r"\p{LB=Complex_Context}",
-    "single": r"[\p{Script=Han}\p{Script=Hiragana}]",
-    # For the fast path: letters and digits outside the Hebrew rules, what may continue a word directly,
-    # and the marks that join two letters or two digits.
-    "plain": rf"[\p{{WB=ALetter}}{_NUMBER}]",
-    "alphanumeric": rf"[{_LETTER}{_NUMBER}]",
-    "continues": rf"[{_LETTER}{_NUMBER}\p{{WB=ExtendNumLet}}\p{{WB=Format}}\p{{WB=Extend}}\p{{WB=ZWJ}}]",
-    "joins": r"[\p{WB=MidLetter}\p{WB=MidNum}\p{WB=MidNumLet}\p{WB=Single_Quote}]",
-    # Every character that can begin a token, so that the general grammar is tried only there.
-    "starts": rf"[{_LETTER}{_NUMBER}\p{{WB=ExtendNumLet}}\p{{WB=Katakana}}{_EMOJI_START}\p{{WB=Regional_Indicator}}"
-    r"\p{LB=Complex_Context}\p{Script=Han}\p{Script=Hiragana}\u200d#*]",
-}
 
 
 class _Patterns(NamedTuple):
     token: re.Pattern[str]  # any token (tried at every position by findall)
     emoji: re.Pattern[str]  # the emoji rule alone, for letters that are also emoji
     letter_emoji: re.Pattern[str]  # finds those letters (Ⓜ, ℹ, ...)
+    starts: re.Pattern[str]  # a character a token can begin with
+    inside: str  # the class of characters some token can hold
+    connector: re.Pattern[str]  # a connector character ("_")
+    connectors: re.Pattern[str]  # a run of them with their attached marks
+    other_starts: re.Pattern[str]  # a character that can begin a token and is no connector
+    joiners: re.Pattern[str]  # a run of zero-width joiners
 
 
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
-
-def _regex_ranges(hex_ranges: str) -> str:
-    """"b8 2e5-2eb" -> the class body \\U000000b8\\U000002e5-\\U000002eb."""
-    return "".join("-".join(f"\\U{int(bound, 16):08x}" for bound in span.split("-")) for span in hex_ranges.split())
-
-
-@functools.lru_cache(maxsize=None)
-def _warn_if_uncalibrated(version: str) -> None:
-    """Another `regex` release carries other Unicode data: say so once, since tokens may then differ from Lucene."""
-    if version != CALIBRATED_REGEX:
-        import warnings
-
-        warnings.warn(f"regex {version} is installed; tsqr's Lucene-compatible tokenizer was calibrated against regex "
-                      f"{CALIBRATED_REGEX} (pip install regex=={CALIBRATED_REGEX}): characters whose Unicode data "
-                      "differs between the two may tokenize unlike Lucene", stacklevel=4)
-
-
-def _char_class(universe: str, name: str) -> str:
-    """A standard-`re` character class of the code points in `universe` that Lucene puts in set `name`."""
-    import regex
-
-    _warn_if_uncalibrated(regex.__version__)
-
-    overridden = "".join(_regex_ranges(spans) for spans in _LUCENE_CLASS_OVERRIDES.values())
-    added = "".join(_regex_ranges(_LUCENE_CLASS_OVERRIDES[kind]) for kind in _OVERRIDE_MEMBERS.get(name, ()))
-    expression = f"(?V1)[[{_SETS[name]}--[{overridden}]]{added}]+"
-    body = "".join(
-        f"\\U{ord(universe[start]):08x}-\\U{ord(universe[end - 1]):08x}"
-        for start, end in (match.span() for match in regex.finditer(expression, universe))
-    )
-    return f"[{body}]" if body else "[^\\x00-\\U0010ffff]"  # the empty set, which `re` cannot spell as []
 
 
 @functools.lru_cache(maxsize=None)
@@ -174,12 +57,17 @@ def _patterns(astral: bool) -> _Patterns:
     JFlex takes the longest match over all rules while a backtracking regex takes the first alternative that
     succeeds; alternatives are ordered (word, emoji, South-East Asian run, single ideograph) so that the
     first is the longest, except for letters that are also emoji, which `tokenize` settles itself.
+
+    Every repetition that a later part could never take back from is possessive (`*+`, `++`): a connector
+    run is followed by a letter or digit, never by another connector, and so on. Then a match attempt reads
+    each character once; it costs time in proportion to the token it finds, or to the run of connectors or
+    joiners it reads before failing (`_scan` bounds those).
     """
     spans = [(0, 0xD800), (0xE000, 0x10000)]
     if astral:  # planes 1-3 and 14 hold every character Unicode has assigned outside private use
         spans += [(0x10000, 0x40000), (0xE0000, 0xE1000)]
     universe = "".join("".join(map(chr, range(start, end))) for start, end in spans)
-    sets = {name: _char_class(universe, name) for name in _SETS}
+    sets = character_classes(universe)
     attached = f"{sets['attach']}*+"  # possessive: a look-ahead after a letter must not peel its accents off
 
     def unit(name: str) -> str:
@@ -192,103 +80,199 @@ def _patterns(astral: bool) -> _Patterns:
     # the quote that JFlex's longest match includes. After a mid-word mark no piece can start: no such care.
     next_letter = f"(?:{unit('other_letter')}|{hebrew}(?!'{attached}(?!{sets['letter']})|\"{attached}{hebrew}))"
     piece = (
-        f"{katakana}(?:{connector}*{katakana})*"
+        f"{katakana}(?:{connector}*+{katakana})*"
         f"|(?:{hebrew}(?:'{attached}|\"{attached}{hebrew})"
-        f"|{number}(?:(?:{connector}*|{mid_number}){number})*"
-        f"|{letter}(?:{connector}*{next_letter}|{mid_letter}{letter})*)+"
+        f"|{number}(?:(?:{connector}*+|{mid_number}){number})*"
+        f"|{letter}(?:{connector}*+{next_letter}|{mid_letter}{letter})*)+"
     )
-    word = f"{connector}*(?:{piece})(?:{connector}+(?:{piece}))*{connector}*"
+    word = f"{connector}*+(?:{piece})(?:{connector}++(?:{piece}))*{connector}*+"
 
     # Emoji (Unicode TR#51 emoji_sequence, Lucene's EMOJI rule). A ZWJ that leads into another emoji is left
     # for the sequence rather than swallowed as an attached character, which is what longest match does.
-    emoji_attached = f"(?:{sets['attach_to_emoji']}|\u200d(?!\u200d*{sets['emoji_after_zwj']}))*"
+    emoji_attached = f"(?:{sets['attach_to_emoji']}|\u200d++(?!{sets['emoji_after_zwj']}))*"
     keycap_attached = f"(?:{sets['attach_to_emoji']}|\u200d)*"
     # Skin-tone modifiers are Extend characters, so the first alternative already covers base + modifier;
     # the second is for a modifier on its own.
     one_emoji = (
-        f"\u200d*{sets['emoji']}{emoji_attached}\ufe0f?"
-        f"|(?:\u200d*{sets['modifier_base']}{emoji_attached})?{sets['modifier']}{emoji_attached}"
+        f"\u200d*+{sets['emoji']}{emoji_attached}\ufe0f?"
+        f"|(?:\u200d*+{sets['modifier_base']}{emoji_attached})?{sets['modifier']}{emoji_attached}"
     )
     emoji = (
         f"(?:{one_emoji})(?:[\U000e0020-\U000e007e]+\U000e007f|(?:\u200d(?:{one_emoji}))*)"
         f"|[0-9#*]{keycap_attached}\ufe0f?\u20e3{keycap_attached}"
         f"|{unit('regional')}{{2}}"
     )
-    south_east_asian = f"{unit('south_east_asian')}+"
+    south_east_asian = f"{unit('south_east_asian')}++"
     # Most tokens are a plain run of letters/digits that nothing can extend; matching those first with one
     # character class, before the general grammar, makes the tokenizer several times faster. The general
     # grammar is tried only where a token can start: one class test instead of a dozen failing alternatives
     # at every space and punctuation mark.
-    plain = f"{sets['plain']}+(?!{sets['continues']}|{sets['joins']}{attached}{sets['alphanumeric']})"
+    plain = f"{sets['plain']}++(?!{sets['continues']}|{sets['joins']}{attached}{sets['alphanumeric']})"
     general = f"{word}|{emoji}|{south_east_asian}|{unit('single')}"
     return _Patterns(
         token=re.compile(f"{plain}|(?={sets['starts']})(?:{general})"),
         emoji=re.compile(emoji),
         letter_emoji=re.compile(sets["letter_emoji"]),
+        starts=re.compile(sets["starts"]),
+        inside=sets["inside"],
+        connector=re.compile(sets["connector"]),
+        connectors=re.compile(f"{connector}++"),
+        other_starts=re.compile(f"(?!{sets['connector']}){sets['starts']}"),
+        joiners=re.compile("\u200d++"),
     )
+
+
+@functools.lru_cache(maxsize=None)
+def _long_runs(astral: bool, length: int) -> re.Pattern[str]:
+    """Finds each maximal run of at least `length` characters that tokens can hold (each run is read once:
+    inside a run the look-behind fails at once)."""
+    inside = _patterns(astral).inside
+    return re.compile(f"(?<!{inside}){inside}{{{length},}}")
 
 
 def tokenize(text: str, max_token_length: int = LUCENE_MAX_TOKEN_LENGTH) -> list[str]:
     """Lucene StandardTokenizer tokens of `text`, original case kept."""
     astral = not text.isascii() and _ASTRAL.search(text) is not None
+    if astral and max_token_length < 2:
+        text = _before_first_astral(text)
     patterns = _patterns(astral)
-    tokens = patterns.token.findall(text)
-    if not tokens:
-        return tokens
-    if max(map(len, tokens)) * 2 > max_token_length or (
-        not text.isascii() and patterns.letter_emoji.search(text) is not None
-    ):
-        return [text[start:end] for start, end in _spans_carefully(patterns, text, max_token_length)]
-    return tokens
+    if _has_no_long_run(astral, text, max_token_length) and not _has_letter_emoji(patterns, text):
+        return patterns.token.findall(text)
+    return [text[start:end] for start, end in _spans(patterns, astral, text, max_token_length)]
 
 
 def token_spans(text: str, max_token_length: int = LUCENE_MAX_TOKEN_LENGTH) -> list[tuple[int, int]]:
     """The (start, end) character offsets of `tokenize`'s tokens: the same tokens, for callers that must point
     at them in the text (highlighting). Kept beside `tokenize` so both follow one grammar."""
     astral = not text.isascii() and _ASTRAL.search(text) is not None
-    patterns = _patterns(astral)
-    spans = [found.span() for found in patterns.token.finditer(text)]
-    if not spans:
-        return spans
-    if max(end - start for start, end in spans) * 2 > max_token_length or (
-        not text.isascii() and patterns.letter_emoji.search(text) is not None
-    ):
-        return _spans_carefully(patterns, text, max_token_length)
+    if astral and max_token_length < 2:
+        text = _before_first_astral(text)
+    return _spans(_patterns(astral), astral, text, max_token_length)
+
+
+def _before_first_astral(text: str) -> str:
+    """What Lucene reads with a buffer of one UTF-16 char: its stream ends at the first character above U+FFFF,
+    which takes two."""
+    return text[: _ASTRAL.search(text).start()]
+
+
+def _short_run_limit(max_token_length: int) -> int:
+    """Runs shorter than this fit Lucene's buffer even in UTF-16 (two units a character at most)."""
+    return max_token_length // 2 + 1
+
+
+def _has_no_long_run(astral: bool, text: str, max_token_length: int) -> bool:
+    return _long_runs(astral, _short_run_limit(max_token_length)).search(text) is None
+
+
+def _has_letter_emoji(patterns: _Patterns, text: str) -> bool:
+    return not text.isascii() and patterns.letter_emoji.search(text) is not None
+
+
+def _spans(patterns: _Patterns, astral: bool, text: str, max_token_length: int) -> list[tuple[int, int]]:
+    """Token spans in time linear in the text, whatever it holds.
+
+    findall alone tries the grammar at every position, and a failed try may read far ahead: on a run of
+    10,000 "_" each position reads the rest of the run, 50 million steps. So the text is cut at characters no
+    token holds (no match crosses them, so the pieces are independent): runs shorter than half the token
+    length limit go to findall, whose tries then read within the run; longer runs, which Lucene's buffer cuts,
+    go to `_scan`, which reads at most one buffer from each position. Letters that are also emoji need
+    `_scan` anywhere.
+    """
+    if _has_letter_emoji(patterns, text):
+        return _scan(patterns, astral, text, 0, len(text), max_token_length)
+    spans: list[tuple[int, int]] = []
+    position = 0
+    for run in _long_runs(astral, _short_run_limit(max_token_length)).finditer(text):
+        spans += (found.span() for found in patterns.token.finditer(text, position, run.start()))
+        spans += _scan(patterns, astral, text, run.start(), run.end(), max_token_length)
+        position = run.end()
+    spans += (found.span() for found in patterns.token.finditer(text, position))
     return spans
 
 
-def _spans_carefully(patterns: _Patterns, text: str, max_token_length: int) -> list[tuple[int, int]]:
-    """The slow path of `tokenize`, one token at a time, for the two cases findall cannot settle.
+def _scan(patterns: _Patterns, astral: bool, text: str, start: int, stop: int,
+          max_token_length: int) -> list[tuple[int, int]]:
+    """The tokens of text[start:stop] one at a time, as Lucene's scanner finds them: at each position the
+    longest match that fits its buffer of `max_token_length` UTF-16 chars (characters, unless the text is
+    `astral`), the next try right after it.
 
     A letter that is also an emoji (Ⓜ) starts both a word and an emoji sequence: JFlex keeps the longer.
-    A token longer than `max_token_length` UTF-16 chars: Lucene's buffer holds that many, so the token is the
-    longest match inside that window and the next scan starts right after it.
+    Each try reads at most one buffer, and no position is tried twice. Where a try reads far and fails (a run
+    of "_" or of zero-width joiners), `_failing_until` tells which later positions would fail the same way,
+    and they are not tried: Lucene's scanner spends a buffer's length on each, this scan nothing.
     """
     spans: list[tuple[int, int]] = []
-    position = 0
-    while (found := patterns.token.search(text, position)) is not None:
-        start, end = found.span()
-        window = _window_end(text, start, max_token_length)
-        if end > window:
-            in_window = patterns.token.match(text, start, window)
-            if in_window is None:  # possible only with a tiny max_token_length
-                if window == start:  # not even the first character fits: Lucene's scanner ends the stream
-                    break
-                position = start + 1  # no rule matches in the buffer: the character is skipped
-                continue
-            end = in_window.end()
-        if patterns.letter_emoji.match(text, start):
-            as_emoji = patterns.emoji.match(text, start, window)
+    position = start
+    connectors_fail_until = start  # a connector before this position begins no token
+    while (candidate := patterns.starts.search(text, position, stop)) is not None:
+        begin = candidate.start()
+        if begin < connectors_fail_until and patterns.connector.match(text, begin, begin + 1):
+            position = _next_other_start(patterns, text, begin, connectors_fail_until)
+            continue
+        window = min(stop, _window_end(text, begin, max_token_length) if astral else begin + max_token_length)
+        found = patterns.token.match(text, begin, window)
+        if found is None:
+            if text[begin] == "\u200d":
+                position = _failing_until(patterns.joiners, text, begin, window, stop, max_token_length)
+            elif patterns.connector.match(text, begin, begin + 1):
+                connectors_fail_until = _failing_until(patterns.connectors, text, begin, window, stop,
+                                                       max_token_length)
+                position = _next_other_start(patterns, text, begin, connectors_fail_until)
+            else:
+                position = begin + 1
+            continue
+        end = found.end()
+        if patterns.letter_emoji.match(text, begin):
+            as_emoji = patterns.emoji.match(text, begin, window)
             end = max(end, as_emoji.end() if as_emoji else end)
-        spans.append((start, end))
+        spans.append((begin, end))
         position = end
     return spans
 
 
+def _failing_until(run: re.Pattern[str], text: str, begin: int, window: int, stop: int,
+                   max_token_length: int) -> int:
+    """After no token started at `begin`, the first one of its `run` (connectors with their attached marks,
+    or joiners) where a try might succeed: every one before it fails the same way.
+
+    Each rule that can begin with "_" or a joiner reads "more of them, then a letter/digit/emoji". So a later
+    position of the run fails too if the try at `begin` saw what follows the run (`window`, the end of its
+    buffer, lies past the run, or the run ends the stretch being scanned): the same follows. It also fails
+    while its own buffer ends inside the run, as for every position at least `max_token_length` characters
+    before the run's end (a buffer never holds more characters than UTF-16 units). The run is read at most
+    two buffers far, so a try and its skip cost about the same whatever follows.
+    """
+    limit = min(stop, begin + 2 * max_token_length + 2)
+    run_end = run.match(text, begin, limit).end()
+    if run_end < window or window == stop:  # the try saw what follows the run (at `stop`, nothing can)
+        return run_end
+    if run_end == limit < stop:  # the run goes on past what was read
+        return limit - max_token_length + 1
+    return max(begin + 1, run_end - max_token_length + 1)
+
+
+def _next_other_start(patterns: _Patterns, text: str, begin: int, until: int) -> int:
+    """The next position after `begin` where a token may start by a rule other than a word's leading "_"
+    (a skin tone or joiner attached to the connectors), or `until`."""
+    other = patterns.other_starts.search(text, begin + 1, until)
+    return other.start() if other is not None else until
+
+
 def _window_end(text: str, start: int, units: int) -> int:
-    """The end index of the longest stretch from `start` that fits in `units` UTF-16 chars (Java's length)."""
+    """The end index of the longest stretch from `start` that fits in `units` UTF-16 chars (Java's length),
+    the stretch Lucene's buffer holds."""
     end = min(len(text), start + units)
-    if not text.isascii():
-        while len(text[start:end].encode("utf-16-le", "surrogatepass")) > 2 * units:
-            end -= 1
+    used = _utf16_length(text[start:end])
+    while used > units:
+        # Dropping fewer than half the excess can never fit (a character is at most two units): drop that
+        # many from the end and count again, so the excess at least halves each time.
+        cut = end - (used - units + 1) // 2
+        used -= _utf16_length(text[cut:end])
+        end = cut
     return end
+
+
+def _utf16_length(text: str) -> int:
+    """Java's String.length(): characters above U+FFFF take two UTF-16 chars."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2

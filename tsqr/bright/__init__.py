@@ -2,14 +2,15 @@
 
 Usage:
     from tsqr.bright import load_domain, check_domain
-    domain = load_domain("assets/demo", "demo")        # "hub", a folder, files, a zip, Anserini topics + qrels
+    domain = load_domain("demo", "demo")               # "hub", "demo", a folder, files, a zip, Anserini topics + qrels
     for warning in check_domain(domain).warnings(): print(warning)
 
 Modules: `domains` (load_domain: pick the loader, apply the rules common to all sources; check_domain),
 `sources` (one loader per layout: hub, hub copy, Anserini folder, loose files), `rows` (table rows -> Example and
-Document with file/row/field errors), `files` (reading parquet/jsonl/json[.gz], TSV and qrels), `bounded`
-(capped streaming reads), `unzip` (capped zip extraction), `names` (safe domain names), `errors` (DataError).
-The caps come from tsqr.limits.
+Document with file/row/field errors), `files` (reading parquet/jsonl/json[.gz], TSV and qrels, rows counted as
+they stream), `bounded` (capped streaming reads), `unzip` (capped zip extraction), `names` (safe domain names),
+`ids` (the rules every id passes where it enters). The caps (bytes, rows, id and text lengths) come from
+tsqr.limits; errors are tsqr.errors.DataError.
 """
 from tsqr.bright.domains import (
     BRIGHT_DOMAINS,

@@ -26,9 +26,25 @@ CHUNK = MIB
 READ_ERRORS = (OSError, EOFError, zlib.error)  # gzip raises all three for broken or truncated data
 
 
-def is_gzipped(path: Path) -> bool:
-    with path.open("rb") as handle:
-        return handle.read(2) == GZIP_MAGIC
+def cannot_read(label: str, error: BaseException) -> DataError:
+    """The DataError for a file that cannot be opened or read (no permission, a folder, broken gzip data). It
+    names the file by `label` and gives the system's reason without the path, which for an upload is a
+    temporary file on the server that a visitor must not learn."""
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return DataError(f"{label}: cannot be read ({reason})")
+
+
+def read_start(path: Path, size: int, label: str) -> bytes:
+    """The first `size` bytes of a file as stored (no decompression), or DataError naming `label`."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(size)
+    except OSError as error:
+        raise cannot_read(label, error) from None
+
+
+def is_gzipped(path: Path, label: str | None = None) -> bool:
+    return read_start(path, 2, label or str(path)) == GZIP_MAGIC
 
 
 class Bounded:
@@ -39,10 +55,13 @@ class Bounded:
     def __init__(self, path: Path, label: str, limits: Limits) -> None:
         self.label = label
         self.limits = limits
-        self.gzipped = is_gzipped(path)
-        self.compressed_size = path.stat().st_size
+        self.gzipped = is_gzipped(path, label)
         self.produced = 0
-        self._handle: IO[bytes] = gzip.open(path, "rb") if self.gzipped else path.open("rb")
+        try:
+            self.compressed_size = path.stat().st_size
+            self._handle: IO[bytes] = gzip.open(path, "rb") if self.gzipped else path.open("rb")
+        except OSError as error:
+            raise cannot_read(label, error) from None
 
     def __enter__(self) -> "Bounded":
         return self
@@ -68,14 +87,14 @@ class Bounded:
         try:
             return self._count(self._handle.read(size))
         except READ_ERRORS as error:
-            raise DataError(f"{self.label}: cannot be read ({error})") from None
+            raise cannot_read(self.label, error) from None
 
     def readline(self, size: int) -> bytes:
         """One line with its newline, or its first `size` bytes when it is longer."""
         try:
             return self._count(self._handle.readline(size))
         except READ_ERRORS as error:
-            raise DataError(f"{self.label}: cannot be read ({error})") from None
+            raise cannot_read(self.label, error) from None
 
 
 def _decode(data: bytes | bytearray, label: str, start_line: int = 1) -> str:

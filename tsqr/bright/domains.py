@@ -3,6 +3,7 @@
 Usage:
     from tsqr.bright import load_domain, check_domain
     domain = load_domain("hub", "biology")                                   # xlangai/BRIGHT via `datasets`
+    domain = load_domain("demo", "demo")                                     # the demo corpus tsqr ships
     domain = load_domain("BRIGHT/", "earth-science")                         # a downloaded copy of the hub repo
     domain = load_domain("anserini-tools/", "pony", documents="pony.jsonl")  # Anserini topics+qrels, corpus apart
     domain = load_domain(["examples.parquet", "docs.jsonl.gz"], "mine")      # uploaded files, any BRIGHT-shaped set
@@ -34,7 +35,10 @@ from tsqr.bright.sources import (
     load_from_hub,
     load_hub_folder,
 )
+from tsqr.bright.bounded import cannot_read
 from tsqr.bright.unzip import unpack_zip
+from tsqr.data import DEMO_DIR
+from tsqr.limits import Limits
 from tsqr.records import Document, Domain
 
 __all__ = ["BRIGHT_DOMAINS", "LONG_DOCUMENT_DOMAINS", "DataCheck", "DataError", "canonical_domain",
@@ -69,15 +73,19 @@ def load_domain(
     documents: Source | None = None,
     progress: bool = True,
 ) -> Domain:
-    """Load one domain. `source`: "hub", a folder (hub layout, Anserini topics/qrels, or plain data files), a
-    zip of such a folder, or one or more files (parquet / jsonl / json, maybe .gz; Anserini .tsv + qrels).
+    """Load one domain. `source`: "hub", "demo" (the demo corpus inside the package; a folder named demo is
+    `./demo`), a folder (hub layout, Anserini topics/qrels, or plain data files), a zip of such a folder, or one
+    or more files (parquet / jsonl / json, maybe .gz; Anserini .tsv + qrels).
     `documents`: corpus file(s) or folder replacing the source's corpus (Anserini folders have none).
     `long`: BRIGHT's long-document setting (long_documents corpus, gold_ids_long judgements)."""
     name = canonical_domain(domain)
     with tempfile.TemporaryDirectory(prefix="tsqr-unzip-") as scratch:
-        loaded = _load_source(source, name, long, progress, Path(scratch) / "source")
-        if documents is not None:
-            loaded.documents = _load_corpus(documents, name, long, progress, Path(scratch) / "documents")
+        try:
+            loaded = _load_source(source, name, long, progress, Path(scratch) / "source")
+            if documents is not None:
+                loaded.documents = _load_corpus(documents, name, long, progress, Path(scratch) / "documents")
+        except OSError as error:  # a folder or file the readers did not open themselves (listing a folder...)
+            raise cannot_read(str(error.filename or source), error) from None
     if long and not any(ex.gold_ids_long for ex in loaded.examples):
         raise DataError(f"{loaded.source}: domain {name!r} has no long-document judgements (gold_ids_long); "
                         f"BRIGHT has them for {', '.join(LONG_DOCUMENT_DOMAINS)}")
@@ -101,11 +109,13 @@ def _load_source(source: Source, name: str, long: bool, progress: bool, scratch:
             raise DataError(f"hub: domain {name!r} has no long documents; BRIGHT has them for "
                             f"{', '.join(LONG_DOCUMENT_DOMAINS)}")
         return load_from_hub(name, long=long, progress=progress)
+    if isinstance(source, str) and source == "demo":
+        source = DEMO_DIR
     paths = _paths(source)
     for path in paths:
         if not path.exists():
             raise DataError(f"{path}: no such file or folder (give \"hub\" to download BRIGHT from the Hugging "
-                            f"Face hub)")
+                            f"Face hub, or \"demo\" for the demo corpus tsqr ships)")
     if len(paths) > 1:
         return load_files(paths, name, progress=progress)
     path = paths[0]
@@ -168,6 +178,8 @@ class DataCheck:
     excluded_total: int = 0
     missing_excluded: dict[str, int] = field(default_factory=dict)
     empty_documents: list[str] = field(default_factory=list)
+    queries_at_cap: list[str] = field(default_factory=list)
+    query_cap: str = ""
 
     @property
     def missing_gold_per_query(self) -> dict[str, int]:
@@ -204,12 +216,18 @@ class DataCheck:
         if self.empty_documents:
             lines.append(f"{len(self.empty_documents)} documents are empty and can never be retrieved: "
                          f"{', '.join(self.empty_documents[:5])}")
+        if self.queries_at_cap:
+            lines.append(f"{len(self.queries_at_cap)} queries are {self.query_cap} characters long, the most tsqr "
+                         f"keeps: longer ones were cut there ({', '.join(self.queries_at_cap[:5])})")
         return lines
 
 
 def check_domain(domain: Domain, *, long: bool = False) -> DataCheck:
     """Check a loaded domain's judgements against its corpus (`long`: judge by gold_ids_long)."""
     report = DataCheck(domain.name, len(domain.examples), len(domain.documents), long)
+    limits = Limits.from_env()
+    report.query_cap = limits.describe("query_chars")
+    report.queries_at_cap = [ex.id for ex in domain.examples if len(ex.query) == limits.query_chars]
     corpus = {doc.id for doc in domain.documents}
     report.empty_documents = [doc.id for doc in domain.documents if not doc.content.strip()]
     for ex in domain.examples:

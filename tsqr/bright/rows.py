@@ -2,10 +2,13 @@
 
 BRIGHT's rows carry quirks every consumer must undo the same way: ids may arrive as numbers, `excluded_ids` and
 `gold_ids_long` hold the placeholder ["N/A"] when a domain has none, and `gold_ids` repeats ids in
-theoremqa_questions. Query, document and gold ids may not hold whitespace: TREC files, where runs end up,
-cannot represent it, and finding out only when the run is written wastes the whole scoring. The checks here
-collect every problem of a file (up to a limit) and raise one `DataError` that names the file, the row and the
-field, so one round of fixes is enough.
+theoremqa_questions. Ids follow tsqr.bright.ids (no whitespace or control characters: TREC files, where runs
+end up, cannot represent them, and finding out only when the run is written wastes the whole scoring; at most
+TSQR_MAX_ID_CHARS). The caps of tsqr.limits on rows and text hold here: more examples or documents than a
+domain may have, or a document text past TSQR_MAX_DOCUMENT_CHARS, is refused; a query past
+TSQR_MAX_EXAMPLE_QUERY_CHARS is cut (tsqr.limits.cut_query, as typed queries are) and `check_domain` says so.
+The checks collect every problem of a file (up to a limit) and raise one `DataError` that names the file, the
+row and the field, so one round of fixes is enough.
 """
 from __future__ import annotations
 
@@ -13,7 +16,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from tsqr.errors import DataError
-from tsqr.bright.files import Table, has_space, space_problem
+from tsqr.bright.files import Table
+from tsqr.bright.ids import id_message, id_problem
+from tsqr.limits import Limits, cut_query
 from tsqr.records import Document, Example
 
 PLACEHOLDER = "N/A"
@@ -71,10 +76,11 @@ def _type_name(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _id_list(value: Any, field: str, where: str, problems: Problems, *, required: bool,
+def _id_list(value: Any, field: str, where: str, problems: Problems, limits: Limits, *, required: bool,
              spaces: bool = False) -> tuple[str, ...]:
-    """A list of ids, first occurrences kept in order, duplicates and BRIGHT's "N/A" placeholder dropped;
-    ids holding whitespace are a problem unless `spaces` (excluded ids are never written to TREC files)."""
+    """A list of ids, first occurrences kept in order, duplicates and BRIGHT's "N/A" placeholder dropped; ids
+    breaking tsqr.bright.ids' rules are a problem, whitespace only unless `spaces` (excluded ids are never
+    written to TREC files)."""
     if value is None and not required:
         return ()
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
@@ -86,8 +92,8 @@ def _id_list(value: Any, field: str, where: str, problems: Problems, *, required
         if doc_id is None:
             problems.add(f"{where}: field {field!r}: expected ids as strings, got {_type_name(item)} {item!r}")
             return ()
-        if not spaces and has_space(doc_id):
-            problems.add(space_problem(where, field, doc_id))
+        if problem := id_problem(doc_id, limits, spaces=spaces):
+            problems.add(id_message(where, field, doc_id, problem))
             return ()
         ids.append(doc_id)
     return tuple(doc_id for doc_id in dict.fromkeys(ids) if doc_id != PLACEHOLDER)
@@ -103,7 +109,7 @@ def _text(row: dict[str, Any], field: str, where: str, problems: Problems) -> st
     return value
 
 
-def _example(row: dict[str, Any], where: str, problems: Problems) -> Example | None:
+def _example(row: dict[str, Any], where: str, problems: Problems, limits: Limits) -> Example | None:
     before = problems.count
     for field in EXAMPLE_FIELDS:
         if field not in row:
@@ -113,16 +119,19 @@ def _example(row: dict[str, Any], where: str, problems: Problems) -> Example | N
     qid = _as_id(row["id"])
     if qid is None or not qid.strip():
         problems.add(f"{where}: field 'id': expected a non-empty string id, got {_type_name(row['id'])} {row['id']!r}")
-    elif has_space(qid):
-        problems.add(space_problem(where, "id", qid))
+    elif problem := id_problem(qid, limits):
+        problems.add(id_message(where, "id", qid, problem))
     query = row["query"]
     if not isinstance(query, str):
         problems.add(f"{where}: field 'query': expected text, got {_type_name(query)}")
     elif not query.strip():
         problems.add(f"{where}: field 'query': empty query")
-    gold = _id_list(row["gold_ids"], "gold_ids", where, problems, required=True)
-    excluded = _id_list(row.get("excluded_ids"), "excluded_ids", where, problems, required=False, spaces=True)
-    gold_long = _id_list(row.get("gold_ids_long"), "gold_ids_long", where, problems, required=False)
+    else:
+        query, _ = cut_query(query, limits.query_chars, limits.variable("query_chars"))
+    gold = _id_list(row["gold_ids"], "gold_ids", where, problems, limits, required=True)
+    excluded = _id_list(row.get("excluded_ids"), "excluded_ids", where, problems, limits, required=False,
+                        spaces=True)
+    gold_long = _id_list(row.get("gold_ids_long"), "gold_ids_long", where, problems, limits, required=False)
     reasoning = _text(row, "reasoning", where, problems)
     answer = _text(row, "gold_answer", where, problems)
     clash = sorted(set(gold) & set(excluded), key=gold.index)
@@ -137,6 +146,7 @@ def _example(row: dict[str, Any], where: str, problems: Problems) -> Example | N
 
 def examples_from_tables(tables: Sequence[Table]) -> list[Example]:
     """Checked examples from one or more files (shards of one split); ids must be unique across all of them."""
+    limits = Limits.from_env()
     examples: list[Example] = []
     seen: dict[str, str] = {}
     for table in tables:
@@ -145,7 +155,10 @@ def examples_from_tables(tables: Sequence[Table]) -> list[Example]:
             problems.add("no examples in this file")
         for index, row in enumerate(table.rows):
             where = table.where(index)
-            example = _example(row, where, problems)
+            if len(examples) >= limits.examples:
+                raise DataError(f"{table.label}: {where}: more than {limits.describe('examples')} examples in "
+                                f"this domain: refused")
+            example = _example(row, where, problems, limits)
             if example is None:
                 continue
             if example.id in seen:
@@ -162,6 +175,7 @@ def documents_from_tables(tables: Sequence[Table], *, progress: bool = True) -> 
     Empty contents are kept (BRIGHT has a few): `check_domain` reports them instead of refusing the corpus."""
     from tqdm.auto import tqdm
 
+    limits = Limits.from_env()
     documents: list[Document] = []
     seen: dict[str, str] = {}
     for table in tables:
@@ -180,12 +194,19 @@ def documents_from_tables(tables: Sequence[Table], *, progress: bool = True) -> 
             if doc_id is None or not doc_id.strip():
                 problems.add(f"{where}: field 'id': expected a non-empty string id, got {_type_name(row['id'])}")
                 continue
-            if has_space(doc_id):
-                problems.add(space_problem(where, "id", doc_id))
+            if problem := id_problem(doc_id, limits):
+                problems.add(id_message(where, "id", doc_id, problem))
                 continue
             if not isinstance(content, str):
                 problems.add(f"{where}: field 'content': expected text, got {_type_name(content)}")
                 continue
+            if len(content) > limits.document_chars:
+                problems.add(f"{where}: field 'content': {len(content):,} characters, more than "
+                             f"{limits.describe('document_chars')}")
+                continue
+            if len(documents) >= limits.documents:
+                raise DataError(f"{table.label}: {where}: more than {limits.describe('documents')} documents in "
+                                f"this domain: refused")
             if doc_id in seen:
                 problems.add(f"{where}: field 'id': duplicate document id {doc_id!r} (first at {seen[doc_id]})")
                 continue
@@ -203,9 +224,11 @@ def examples_from_topics(
 ) -> list[Example]:
     """Examples from Anserini topics (id, query, line) with gold ids from qrels and optional exclusion lists."""
     problems = Problems(label)
+    limits = Limits.from_env()
     examples = []
     seen: dict[str, int] = {}
     for qid, query, line in topics:
+        query, _ = cut_query(query, limits.query_chars, limits.variable("query_chars"))
         if qid in seen:
             problems.add(f"line {line}: field 'id': duplicate query id {qid!r} (first at line {seen[qid]})")
             continue

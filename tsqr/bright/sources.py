@@ -15,12 +15,15 @@ from tsqr.bright.files import (
     TABLE_FORMATS,
     Table,
     detect_format,
+    max_rows,
+    too_many_rows,
     read_exclusions,
     read_qrels,
     read_table,
     read_topics_tsv,
 )
 from tsqr.bright.rows import documents_from_tables, examples_from_tables, examples_from_topics, table_kind
+from tsqr.limits import Limits
 from tsqr.records import Document, Example
 
 HUB_REPO = "xlangai/BRIGHT"
@@ -45,6 +48,25 @@ class Folder:
 
     def label(self, path: Path) -> str:
         return f"{self.shown}/{path.relative_to(self.path).as_posix()}"
+
+
+class TableReader:
+    """`read_table` for one load, counting rows across every file it reads: each file is capped as it streams
+    (tsqr.bright.files), and this stops a zip of many shards that are each within the cap."""
+
+    def __init__(self) -> None:
+        self.limits = Limits.from_env()
+        self.rows = 0
+
+    def __call__(self, path: Path, label: str, kind: str | None = None) -> Table:
+        table = read_table(path, label, kind)
+        self.rows += len(table.rows)
+        most = self.limits.examples + self.limits.documents
+        if self.rows > most:
+            raise DataError(f"{label}: the files of this domain hold more than {most:,} rows together: refused "
+                            f"(a domain holds at most {self.limits.describe('documents')} documents and "
+                            f"{self.limits.describe('examples')} examples)")
+        return table
 
 
 def anserini_name(domain: str) -> str:
@@ -77,6 +99,8 @@ def read_hub_split(config: str, domain: str, repo: str = HUB_REPO) -> Table:
             f"{label}: could not be loaded ({type(error).__name__}: {reason}). Without network access, download "
             f"the dataset elsewhere (huggingface-cli download {repo} --repo-type dataset --local-dir DIR) and "
             f"pass that folder, or upload the domain's files") from None
+    if len(split) > max_rows(Limits.from_env()):
+        raise too_many_rows(label, Limits.from_env())
     return Table(label, split.to_list())
 
 
@@ -113,10 +137,11 @@ def load_hub_folder(folder: Folder, domain: str, *, long: bool = False, progress
     if not example_files:
         raise DataError(f"{folder.shown}: no examples for domain {domain!r}: expected "
                         f"examples/{domain}-00000-of-00001.parquet (the xlangai/BRIGHT layout)")
-    examples = examples_from_tables([read_table(p, folder.label(p)) for p in example_files])
+    read = TableReader()
+    examples = examples_from_tables([read(p, folder.label(p)) for p in example_files])
     config = "long_documents" if long else "documents"
     corpus_files = hub_split_files(folder.path, config, domain)
-    documents = documents_from_tables([read_table(p, folder.label(p)) for p in corpus_files], progress=progress)
+    documents = documents_from_tables([read(p, folder.label(p)) for p in corpus_files], progress=progress)
     return Loaded(examples, documents, f"{folder.shown} (hub layout)")
 
 
@@ -182,6 +207,7 @@ def load_files(paths: Sequence[Path], domain: str, *, progress: bool = True,
     shards of one split, unless some are named after `domain`: then only those are used."""
     tables: dict[str, list[Table]] = {"examples": [], "documents": []}
     anserini: dict[str, list[Path]] = {"tsv": [], "qrels": [], "exclusions": []}
+    read = TableReader()
     for path in paths:
         kind = detect_format(path)
         if kind == "zip":
@@ -189,7 +215,7 @@ def load_files(paths: Sequence[Path], domain: str, *, progress: bool = True,
         if kind in anserini:
             anserini[kind].append(path)
             continue
-        table = read_table(path, label(path), kind)
+        table = read(path, label(path), kind)
         tables[table_kind(table)].append(table)
     example_tables = _tables_for_domain(tables["examples"], domain)
     if example_tables:
@@ -225,8 +251,9 @@ def load_documents(paths: Sequence[Path], domain: str, *, progress: bool = True,
                    label: Labeller = str) -> list[Document]:
     """A corpus given apart from the queries (`documents=`): every file must hold documents (id + content)."""
     tables = []
+    read = TableReader()
     for path in paths:
-        table = read_table(path, label(path))
+        table = read(path, label(path))
         if table_kind(table) != "documents":
             raise DataError(f"{table.label}: expected documents (columns id and content), found examples")
         tables.append(table)

@@ -6,7 +6,8 @@ Usage:
     root = unpack_zip(Path("upload.zip"), scratch / "source")   # the folder holding the zip's content
 
 Declared sizes alone are not enough (an archive's headers are the attacker's to write), so every member is
-streamed and counted too, and a write that would pass a cap is never made.
+streamed and counted too, and a write that would pass a cap is never made. Messages name the archive by its
+label and members by their names in the archive, never the server folder they are unpacked into.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from tsqr.bright.bounded import cannot_read
 from tsqr.errors import DataError
 from tsqr.limits import MIB, RATIO_GRACE_BYTES, Limits
 from tsqr.paths import UnsafePathError, inside
@@ -70,16 +72,26 @@ class _Budget:
 def _extract(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], into: Path, budget: _Budget) -> None:
     for member in members:
         target = _member_target(into, member.filename, budget.label)
-        if member.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        written = 0
-        with archive.open(member) as source, target.open("wb") as sink:
-            while chunk := source.read(MIB):
-                budget.allow(member, written, len(chunk))
-                sink.write(chunk)
-                written += len(chunk)
+        try:
+            _extract_member(archive, member, target, budget)
+        except OSError as error:  # e.g. "sub/x" after a file "sub": the system's message quotes the server path
+            reason = error.strerror or type(error).__name__
+            if isinstance(error, (FileExistsError, NotADirectoryError, IsADirectoryError)):
+                reason = "the archive holds a file and a folder of the same name"
+            raise DataError(f"{budget.label}: member {member.filename!r} cannot be unpacked ({reason})") from None
+
+
+def _extract_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, budget: _Budget) -> None:
+    if member.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with archive.open(member) as source, target.open("wb") as sink:
+        while chunk := source.read(MIB):
+            budget.allow(member, written, len(chunk))
+            sink.write(chunk)
+            written += len(chunk)
 
 
 def unpack_zip(path: Path, into: Path, label: str | None = None, limits: Limits | None = None) -> Path:
@@ -89,6 +101,8 @@ def unpack_zip(path: Path, into: Path, label: str | None = None, limits: Limits 
     limits = limits or Limits.from_env()
     try:
         archive = zipfile.ZipFile(path)
+    except PermissionError as error:
+        raise cannot_read(label, error) from None
     except _ZIP_ERRORS as error:
         raise DataError(f"{label}: not a readable zip archive ({error})") from None
     with archive:

@@ -2,7 +2,7 @@
 events and the app renders them; neither runs a step of its own, so their results and warnings cannot drift.
 
 Usage:
-    sources = [DomainSource("assets/demo", "demo")]
+    sources = [DomainSource("demo", "demo")]
     plan = ReasoningPlan.from_spec("default", GenerationSettings(max_new_tokens=256))
     for event in run(sources, plan, EvaluationConfig(), out_dir=Path("runs/demo")):
         print(event.warning or event.message)          # event.report: a finished domain; event.files: written
@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ContextManager
+from typing import TYPE_CHECKING, ContextManager
 
 from tsqr.bm25 import Index, load_or_build
 from tsqr.bright import DataError, check_domain, load_domain
@@ -29,9 +29,15 @@ from tsqr.reasonings import load_reasonings
 from tsqr.records import Domain, Reasoning
 from tsqr.retrieval import Retriever, build_retriever
 
+if TYPE_CHECKING:
+    from tsqr.evaluate.experiment import Experiment
+    from tsqr.evaluate.runs import SystemRun
+
 # Queries asked of a model between two progress events: small enough to stop promptly, large enough that a
 # server backend keeps its window of requests full (it refills within a chunk, not across chunks).
 DEFAULT_CHUNK = 64
+# The reasoning source that is the corpus's own human-written `reasoning` field (BRIGHT's examples carry one).
+HUMAN_REASONING = "human"
 
 ReasonChunk = Callable[[Reasoner, list[str]], list[Reasoning]]
 OpenReasoner = Callable[[str, GenerationSettings], ContextManager[Reasoner]]
@@ -64,12 +70,12 @@ class ReasoningPlan:
     @classmethod
     def from_spec(cls, spec: str | None, settings: GenerationSettings | None = None,
                   source_model: str | None = None, samples: int = 1) -> "ReasoningPlan":
-        """A spec as users type it: "hub" or a reasoning file/folder is a source; anything else is a model
-        (`samples` > 1: that many sampled reasonings per query)."""
+        """A spec as users type it: "hub", "human" (the corpus's reasoning field) or a reasoning file/folder is a
+        source; anything else is a model (`samples` > 1: that many sampled reasonings per query)."""
         if not spec:
             return cls()
         path = Path(spec).expanduser()
-        if spec == "hub" or (path.exists() and not is_model_path(path)):
+        if spec in ("hub", HUMAN_REASONING) or (path.exists() and not is_model_path(path)):
             if samples > 1:
                 raise ValueError(f"--samples {samples} needs a model to sample from, not precomputed reasonings")
             return cls(source=spec, source_model=source_model)
@@ -83,7 +89,9 @@ class ReasoningPlan:
 @dataclass(frozen=True)
 class Progress:
     """One step of a run: `fraction` of the whole run done and a line of status; a `warning` to show; a finished
-    domain's `report` with every output file written so far; `domain` once a domain is loaded."""
+    domain's `report` with every output file written so far; `domain` once a domain is loaded. A run of several
+    systems (tsqr.evaluate.runner) reports each finished (system, domain) as `system_run` and carries the
+    `experiment` so far with every finished domain."""
 
     fraction: float
     message: str = ""
@@ -91,6 +99,8 @@ class Progress:
     report: DomainReport | None = None
     files: tuple[Path, ...] = ()
     domain: Domain | None = None
+    system_run: "SystemRun | None" = None
+    experiment: "Experiment | None" = None
 
 
 def load_domains(sources: Sequence[DomainSource], limit: int = 0, *, progress: bool = True) -> Iterator[Domain]:
@@ -137,6 +147,13 @@ class _Run:
     def reasonings(self, domain: Domain) -> Iterator[Progress]:
         """Yields progress; returns ({query id: its sampled texts}, cost) or (None, None) when the plan has none."""
         plan = self.plan
+        if plan.source == HUMAN_REASONING:
+            texts = {ex.id: (ex.reasoning,) for ex in domain.examples if ex.reasoning.strip()}
+            yield self.at(0.5, f"[{domain.name}] the corpus's reasoning field: {len(texts)}/{len(domain.examples)} "
+                               "queries have one")
+            if not texts:
+                raise DataError(f"domain {domain.name!r} has no reasoning field to search with")
+            return texts, None
         if plan.source is not None:
             source = load_reasonings(plan.source, domain=domain.name, model=plan.source_model)
             shown = plan.shown_name or source.name
@@ -178,7 +195,7 @@ def build_retriever_for(domain: Domain, index: Index, config: EvaluationConfig) 
     embeddings come from their on-disk cache when the corpus was embedded before)."""
     return build_retriever(config.retriever, domain.documents, bm25_index=index, domain=domain.name,
                            long=config.long_documents, method=config.hybrid_method, weight=config.hybrid_weight,
-                           scoring=config.scoring)
+                           scoring=config.scoring, query_instruction=config.query_instruction)
 
 
 def _reason_chunk(reasoner: Reasoner, queries: list[str]) -> list[Reasoning]:

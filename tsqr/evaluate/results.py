@@ -5,12 +5,15 @@ Usage:
     write_outputs(reports, Path("runs/x"))     # the CLI and the app write the same files from the same reports
 
 Scores are stored as fractions (pytrec_eval's scale); the terminal table prints them x100 as the paper does.
+CSV text cells that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage return: a
+query id "=HYPERLINK(...)" from an upload) are written with a leading single quote, as OWASP advises against
+CSV injection; numbers are written as numbers.
 """
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,6 +23,23 @@ from tsqr.trec import write_run
 
 HEADLINE_MEASURES = ("nDCG@10", "R@100")
 RESULTS_FILE = "results.json"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """`value` as a CSV cell no spreadsheet runs as a formula: text starting with = + - @ tab or CR gets a
+    leading single quote; everything else (numbers included) is unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """A UTF-8 CSV file whose text cells pass through `spreadsheet_safe`."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
 
 
 @dataclass(frozen=True)
@@ -120,22 +140,17 @@ def write_outputs(reports: Sequence[DomainReport], out_dir: Path, price_per_mtok
     written.append(path)
 
     path = inside(out_dir, "summary.csv")
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["domain", "retriever", "queries", "measure", "raw", "reasoned", "delta"])
-        for row in summary_rows(reports, measures=reports[0].config.measures if reports else HEADLINE_MEASURES):
-            writer.writerow([row.domain, row.retriever, row.queries, row.measure, row.raw, row.reasoned, row.delta])
+    measures = reports[0].config.measures if reports else HEADLINE_MEASURES
+    write_csv(path, ["domain", "retriever", "queries", "measure", "raw", "reasoned", "delta"],
+              ([row.domain, row.retriever, row.queries, row.measure, row.raw, row.reasoned, row.delta]
+               for row in summary_rows(reports, measures=measures)))
     written.append(path)
 
     path = inside(out_dir, "per_query.csv")
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["domain", "side", "query_id", "measure", "value"])
-        for rep in reports:
-            for side in rep.sides:
-                for qid, scores in side.per_query.items():
-                    for measure, value in scores.items():
-                        writer.writerow([rep.domain, side.name, qid, measure, value])
+    write_csv(path, ["domain", "side", "query_id", "measure", "value"],
+              ([rep.domain, side.name, qid, measure, value]
+               for rep in reports for side in rep.sides
+               for qid, scores in side.per_query.items() for measure, value in scores.items()))
     written.append(path)
 
     for rep in reports:

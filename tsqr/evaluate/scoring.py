@@ -22,6 +22,7 @@ from tsqr.composition import Composition, Samples
 from tsqr.metrics import evaluate, mean_scores, parse_measure
 from tsqr.records import Domain, Run
 from tsqr.retrieval import Retriever, check_hybrid_options, parse_retriever_spec
+from tsqr.retrieval.spec import check_query_instruction
 
 DEFAULT_MEASURES = ("nDCG@10", "nDCG@100", "R@10", "R@100", "P@10", "RR", "AP")  # the CLI's and the app's
 
@@ -41,6 +42,7 @@ class EvaluationConfig:
     depth: int = 1000
     measures: tuple[str, ...] = DEFAULT_MEASURES
     long_documents: bool = False
+    query_instruction: str | None = None  # replaces the dense model table's query instruction when given
 
     def __post_init__(self) -> None:
         if self.scoring not in SCORINGS:
@@ -50,6 +52,7 @@ class EvaluationConfig:
             raise ValueError(f"depth must be positive, got {self.depth}")
         object.__setattr__(self, "retriever", str(parse_retriever_spec(self.retriever)))  # one spelling per retriever
         check_hybrid_options(self.hybrid_method, self.hybrid_weight, self.scoring)
+        check_query_instruction(self.retriever, self.query_instruction)
         for measure in self.measures:
             parse_measure(measure)  # an unknown measure fails here, before any searching
 

@@ -20,11 +20,12 @@ import queue
 import threading
 import urllib.request
 from collections.abc import Generator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from tsqr.reasoner.base import Completion, GeneratingReasoner, Messages, ReasonerError
+from tsqr.reasoner.base import Completion, Finished, GeneratingReasoner, Job, Messages, ReasonerError
 from tsqr.reasoner.cache import ReasoningCache
 from tsqr.reasoner.identity import ModelIdentity, path_identity
 from tsqr.reasoner.settings import GenerationSettings
@@ -125,6 +126,27 @@ class LlamaCppReasoner(GeneratingReasoner):
             return [self._complete_one(conversations[0], settings)]
         with ThreadPoolExecutor(max_workers=min(len(conversations), self.settings.batch_size)) as pool:
             return list(pool.map(lambda messages: self._complete_one(messages, settings), conversations))
+
+    def generate(self, jobs: Sequence[Job]) -> Generator[list[Finished], None, None]:
+        """The base class's batches (`batch_size` jobs with one set of settings, decoded together in the slots),
+        each reasoning handed back the moment its slot finishes rather than with its whole batch: the cache
+        keeps it at once and progress moves per query. Its seconds are the wall time since the previous one
+        finished, so they still add up to the batches' time."""
+        groups: dict[GenerationSettings, list[Job]] = {}
+        for job in jobs:
+            groups.setdefault(job.settings, []).append(job)
+        size = self.settings.batch_size
+        with ThreadPoolExecutor(max_workers=size) as pool:
+            for settings, group in groups.items():
+                for start in range(0, len(group), size):
+                    last = time.perf_counter()
+                    running = {pool.submit(self._complete_one, self.messages_for(job.query, job.label), settings): job
+                               for job in group[start:start + size]}
+                    for future in as_completed(running):
+                        completion = future.result()
+                        now = time.perf_counter()
+                        yield [(running[future], completion, now - last)]
+                        last = now
 
     def stream_messages(self, messages: Messages, settings: GenerationSettings | None = None
                         ) -> Generator[str, None, int]:

@@ -249,7 +249,8 @@ class GeneratingReasoner(Reasoner):
     @staticmethod
     def _reasoning(row: CacheRow, cached: bool) -> Reasoning:
         return Reasoning(query=row.query, text=row.text, model=row.model, template=row.template,
-                         new_tokens=row.new_tokens, seconds=row.seconds, cached=cached)
+                         new_tokens=row.new_tokens, seconds=row.seconds, cached=cached,
+                         truncated=row.reached_token_limit)
 
     def reason(self, queries: Sequence[str], *, on_progress: ProgressCallback | None = None,
                progress: bool = True) -> list[Reasoning]:

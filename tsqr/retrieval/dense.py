@@ -17,7 +17,7 @@ query's scores may differ that much between a `search` and a `search_many` (docu
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +42,8 @@ def _check_documents(documents: Sequence[Document]) -> None:
 
 
 def load_or_encode(documents: Sequence[Document], encoder: Encoder, cache: Path | None = None,
-                   progress: bool = True) -> tuple[np.ndarray, Path | None]:
+                   progress: bool = True, on_progress: Callable[[int, int], None] | None = None,
+                   ) -> tuple[np.ndarray, Path | None]:
     """The document matrix, read from the cache when this corpus was embedded the same way before, else
     encoded and saved; returns (matrix, folder it was read from or None). An unreadable entry is re-encoded."""
     spec = encoder.spec
@@ -52,7 +53,7 @@ def load_or_encode(documents: Sequence[Document], encoder: Encoder, cache: Path 
             return read_embeddings(folder, len(documents), spec), folder
         except ValueError as error:
             warnings.warn(f"re-embedding the unreadable cached embeddings {folder}: {error}", stacklevel=2)
-    matrix = encoder.encode_documents([doc.content for doc in documents], progress=progress)
+    matrix = encoder.encode_documents([doc.content for doc in documents], progress=progress, on_progress=on_progress)
     write_embeddings(folder, matrix, spec)
     return matrix, None
 
@@ -63,11 +64,12 @@ class DenseRetriever(ScoringRetriever):
     label = "Dense search"
 
     def __init__(self, documents: Sequence[Document], encoder: Encoder | str = "default", *,
-                 cache: Path | None = None, progress: bool = True) -> None:
+                 cache: Path | None = None, progress: bool = True,
+                 on_progress: Callable[[int, int], None] | None = None) -> None:
         _check_documents(documents)
         super().__init__([doc.id for doc in documents])
         self.encoder = encoder if isinstance(encoder, Encoder) else Encoder(encoder)
-        self.embeddings, self.loaded_from = load_or_encode(documents, self.encoder, cache, progress)
+        self.embeddings, self.loaded_from = load_or_encode(documents, self.encoder, cache, progress, on_progress)
 
     @property
     def name(self) -> str:

@@ -12,7 +12,7 @@ sentence-transformers does within one call) while tsqr's own progress bar counts
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +34,16 @@ class Encoder:
     """Embeds the documents and queries of one corpus with one model (see tsqr.retrieval.models for the texts)."""
 
     def __init__(self, model: str = "default", *, domain: str | None = None, long: bool = False,
-                 device: str | None = None, batch_size: int = 32) -> None:
+                 device: str | None = None, batch_size: int = 32, query_instruction: str | None = None) -> None:
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.model_name = canonical_model(model)
         self.recipe = recipe_for(self.model_name)
         self.location = resolve_model(self.model_name)
-        self.query_instruction = self.recipe.query_instruction(domain, long)
+        # an explicit instruction (--query-instruction) replaces the table's; queries are never cached, so the
+        # document embeddings stay shared
+        self.query_instruction = self.recipe.query_instruction(domain, long) if query_instruction is None \
+            else query_instruction
         self.document_instruction = self.recipe.document_instruction(domain, long)
         self.batch_size = batch_size
         self._device = device
@@ -101,8 +104,10 @@ class Encoder:
                                     normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=progress)
         return np.asarray(vectors, dtype=np.float32)
 
-    def encode_documents(self, texts: Sequence[str], progress: bool = True) -> np.ndarray:
-        """One unit row per text, in input order, encoded batch by batch under a progress bar."""
+    def encode_documents(self, texts: Sequence[str], progress: bool = True,
+                         on_progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """One unit row per text, in input order, encoded batch by batch under a progress bar; `on_progress(done,
+        total)` is called before the first batch and after each (the app shows it while a visitor waits)."""
         from tqdm.auto import tqdm
 
         if len(texts) == 0:
@@ -111,10 +116,14 @@ class Encoder:
         rows: list[np.ndarray] = []
         with tqdm(total=len(texts), desc=f"Embedding documents ({self.model_name})", unit="doc",
                   disable=not progress) as bar:
+            if on_progress:
+                on_progress(0, len(texts))
             for start in range(0, len(order), self.batch_size):
                 batch = order[start:start + self.batch_size]
                 rows.append(self.encode([texts[i] for i in batch], self.document_instruction))
                 bar.update(len(batch))
+                if on_progress:
+                    on_progress(min(start + len(batch), len(texts)), len(texts))
         matrix = np.empty((len(texts), rows[0].shape[1]), dtype=np.float32)
         matrix[np.array(order)] = np.concatenate(rows)
         return matrix

@@ -29,6 +29,46 @@ all-MiniLM-L6-v2 (tsqr's offline default) none, as sbert. For a corpus that is n
 falls back to its model card's general-purpose instruction (`_GENERIC`). GritLM, and BRIGHT's API models
 (OpenAI, Cohere, Voyage, Google), are not sentence-transformers models and are not covered.
 
+Reasoning-aware embedders that people put behind a reasoner today (each text quoted from where it is published;
+the words around them are tsqr's):
+
+- reason-embed (hanhainebula/reason-embed-qwen3-8b-0928 = BGE-Reasoner-Embed-0928, reason-embed-qwen3-4b-0928,
+  reason-embed-basic-qwen3-8b-0928, and BAAI/bge-reasoner-embed-qwen3-8b-0923, the same weights as the last one
+  by the BGE-Reasoner README in github.com/FlagOpen/FlagEmbedding research/BGE_Reasoner): query
+  "Instruct: {instruction}\nQuery: " with one instruction per BRIGHT domain ("Given a Biology post, retrieve
+  relevant passages that help answer the post."; "documents" for long documents); documents bare; 8192 tokens.
+  The instructions are `BrightShortInstructions` / `BrightLongInstructions` of FlagEmbedding's
+  FlagEmbedding/evaluation/bright/prompts.py, which the authors' BRIGHT scripts select
+  (`--use_special_instructions True`, `--query_instruction_format_for_retrieval 'Instruct: {}\nQuery: {}'`,
+  `--embedder_query_max_length 8192`, last-token pooling) in github.com/VectorSpaceLab/agentic-search
+  ReasonEmbed/evaluation_bright/scripts/ours/eval_reason_embed_{qwen3_8b,basic_qwen3_8b,qwen3_4b}.sh. No
+  general-purpose instruction for them was found, so a corpus that is not a BRIGHT domain gets none
+  (give one with `--query-instruction`).
+- qwen3 (Qwen/Qwen3-Embedding-0.6B, -4B, -8B): query "Instruct: Given a web search query, retrieve relevant
+  passages that answer the query\nQuery:" (no space after the colon: the cards' `get_detailed_instruct` and the
+  "query" prompt of their config_sentence_transformers.json, huggingface.co/Qwen/Qwen3-Embedding-0.6B);
+  documents bare. The cards give no per-task BRIGHT texts, so every domain gets this one.
+- inf (infly/inf-retriever-v1, infly/inf-retriever-v1-pro): query "Instruct: Given a web search query, retrieve
+  relevant passages that answer the query\nQuery: " (with the space): the "query" prompt of
+  huggingface.co/infly/inf-retriever-v1's config_sentence_transformers.json, and the text INF-X-Retriever uses
+  for v1-pro in every BRIGHT domain, short and long (configs/inf/*.json of github.com/yaoyichen/INF-X-Retriever,
+  whose retrievers.py encodes 8192 tokens with last-token pooling); documents bare; remote code.
+- reasonir/ReasonIR-8B: no instruction for queries or documents (`query_instruction = ""`,
+  `doc_instruction = ""` in the model card's usage, huggingface.co/reasonir/ReasonIR-8B, and
+  github.com/facebookresearch/ReasonIR's README), the instruction tokens left out of pooling
+  (`set_pooling_include_prompt(include_prompt=False)`), remote code. The card passes its (empty) instruction
+  through `encode(..., instruction=...)` to the repository's own code, and its BRIGHT numbers came from
+  GritLM-style instruction wrapping in its evaluation code; tsqr's plain sentence-transformers prompt may not
+  reproduce either exactly (unchecked: it needs the 8B weights).
+
+Family prefixes (`_FAMILIES`) cover the sizes of a family one card describes: any "Qwen/Qwen3-Embedding-..." or
+"hanhainebula/reason-embed-qwen3-..." name gets its family's recipe. Not covered, because their model cards
+could not be read here: AQ-MedAI/Diver-Retriever-* (other projects describe it as a Qwen3-Embedding fine-tune
+with the same query prompt, unconfirmed) and infly/inf-retriever-v1-1.5b. Any model can be given its instruction
+with `--query-instruction`. Pooling stays each repository's own sentence-transformers configuration: the
+reasoning embedders above were evaluated with last-token pooling, which their sentence-transformers files must
+declare for tsqr to match (not checked offline).
+
 Normalisation: BRIGHT L2-normalises every embedding (`normalize_embeddings=True` for sbert/bge/instructor,
 `F.normalize` for e5/sf/qwen), so every model here scores by cosine similarity. Its x100 on e5/sf/qwen scores is
 left out: a constant factor changes no ranking, no RRF and no min-max fusion. Pooling is each model's own
@@ -36,7 +76,7 @@ sentence-transformers configuration (last-token for e5/sf/qwen, as BRIGHT's hand
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # The groups BRIGHT's configs distinguish, by domain.
 _GROUPS: dict[str, str] = {
@@ -46,8 +86,8 @@ _GROUPS: dict[str, str] = {
     "theoremqa_theorems": "math_theorems",
 }
 
-# style -> group -> (query, document, query for long documents, document for long documents); "" = none.
-# Groups without long documents in BRIGHT repeat the short texts.
+# style -> group or domain -> (query, document, query for long documents, document for long documents); "" = none.
+# A domain's own entry wins over its group's. Groups without long documents in BRIGHT repeat the short texts.
 _BRIGHT: dict[str, dict[str, tuple[str, str, str, str]]] = {
     "bge": {
         "stackexchange": ("Represent this {task} post for searching relevant passages: ", "",
@@ -90,7 +130,36 @@ _BRIGHT: dict[str, dict[str, tuple[str, str, str, str]]] = {
         "math_theorems": ("Instruct: Given a Math problem, retrieve relevant theorems that help answer the problem\n"
                           "Query: ", "") * 2,
     },
+    "reason-embed": {  # FlagEmbedding/evaluation/bright/prompts.py, inside "Instruct: {}\nQuery: "
+        domain: (f"Instruct: {short}\nQuery: ", "", f"Instruct: {long or short}\nQuery: ", "")
+        for domain, short, long in (
+            ("biology", "Given a Biology post, retrieve relevant passages that help answer the post.",
+             "Given a Biology post, retrieve relevant documents that help answer the post."),
+            ("earth_science", "Given an Earth Science post, retrieve relevant passages that help answer the post.",
+             "Given an Earth Science post, retrieve relevant documents that help answer the post."),
+            ("economics", "Given an Economics post, retrieve relevant passages that help answer the post.",
+             "Given an Economics post, retrieve relevant documents that help answer the post."),
+            ("psychology", "Given a Psychology post, retrieve relevant passages that help answer the post.",
+             "Given a Psychology post, retrieve relevant documents that help answer the post."),
+            ("robotics", "Given a Robotics post, retrieve relevant passages that help answer the post.",
+             "Given a Robotics post, retrieve relevant documents that help answer the post."),
+            ("stackoverflow", "Given a Stack Overflow post, retrieve relevant passages that help answer the post.",
+             "Given a Stack Overflow post, retrieve relevant documents that help answer the post."),
+            ("sustainable_living",
+             "Given a Sustainable Living post, retrieve relevant passages that help answer the post.",
+             "Given a Sustainable Living post, retrieve relevant documents that help answer the post."),
+            ("leetcode", "Given a Coding problem, retrieve relevant examples that help answer the problem.", ""),
+            ("pony", "Given a Pony question, retrieve relevant passages that help answer the question.",
+             "Given a Pony question, retrieve relevant documents that help answer the question"),  # sic: no period
+            ("aops", "Given a Math problem, retrieve relevant examples that help answer the problem.", ""),
+            ("theoremqa_questions", "Given a Math problem, retrieve relevant examples that help answer the problem.",
+             ""),
+            ("theoremqa_theorems", "Given a Math problem, retrieve relevant theorems that help answer the problem.",
+             ""),
+        )
+    },
 }
+_WEB_SEARCH = "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery:"
 
 # style -> (query, document) for corpora that are not BRIGHT domains: each model card's general-purpose texts.
 _GENERIC: dict[str, tuple[str, str]] = {
@@ -99,6 +168,9 @@ _GENERIC: dict[str, tuple[str, str]] = {
                    "Represent the document for retrieval: "),
     "instruct": ("Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery: ", ""),
     "e5": ("query: ", "passage: "),
+    "qwen3": (_WEB_SEARCH, ""),
+    "inf": (_WEB_SEARCH + " ", ""),
+    "reason-embed": ("", ""),
     "plain": ("", ""),
 }
 STYLES = tuple(_GENERIC)
@@ -127,9 +199,11 @@ class ModelRecipe:
     def _texts(self, domain: str | None, long: bool) -> tuple[str, str]:
         group = _GROUPS.get(domain or "")
         table = _BRIGHT.get(self.style, {})
-        if group is None or group not in table:
+        entry = table.get(domain or "") if group is not None else None
+        entry = entry or table.get(group or "")
+        if entry is None:
             return _GENERIC[self.style]
-        query, document, query_long, document_long = table[group]
+        query, document, query_long, document_long = entry
         chosen = (query_long, document_long) if long else (query, document)
         return chosen[0].format(task=domain), chosen[1].format(task=domain)
 
@@ -161,7 +235,23 @@ MODELS: dict[str, ModelRecipe] = {
         ModelRecipe("intfloat/e5-small-v2", "e5"),
         ModelRecipe("intfloat/e5-base-v2", "e5"),
         ModelRecipe("intfloat/e5-large-v2", "e5"),
+        ModelRecipe("Qwen/Qwen3-Embedding-0.6B", "qwen3"),
+        ModelRecipe("Qwen/Qwen3-Embedding-4B", "qwen3"),
+        ModelRecipe("Qwen/Qwen3-Embedding-8B", "qwen3"),
+        ModelRecipe("infly/inf-retriever-v1", "inf", max_length=8192, trust_remote_code=True),
+        ModelRecipe("infly/inf-retriever-v1-pro", "inf", max_length=8192, trust_remote_code=True),
+        ModelRecipe("hanhainebula/reason-embed-qwen3-8b-0928", "reason-embed", max_length=8192),
+        ModelRecipe("hanhainebula/reason-embed-qwen3-4b-0928", "reason-embed", max_length=8192),
+        ModelRecipe("hanhainebula/reason-embed-basic-qwen3-8b-0928", "reason-embed", max_length=8192),
+        ModelRecipe("BAAI/bge-reasoner-embed-qwen3-8b-0923", "reason-embed", max_length=8192),
+        ModelRecipe("reasonir/ReasonIR-8B", pool_prompt=False, trust_remote_code=True),
     )
+}
+# name prefix -> the recipe every model of that family shares (see the module docstring); the longest match wins.
+_FAMILIES: dict[str, ModelRecipe] = {
+    "Qwen/Qwen3-Embedding-": MODELS["Qwen/Qwen3-Embedding-8B"],
+    "hanhainebula/reason-embed-qwen3-": MODELS["hanhainebula/reason-embed-qwen3-8b-0928"],
+    "hanhainebula/reason-embed-basic-qwen3-": MODELS["hanhainebula/reason-embed-basic-qwen3-8b-0928"],
 }
 # "default" is tsqr's offline all-MiniLM-L6-v2 (tsqr.embedding.resolve_model finds its files).
 _ALIASES: dict[str, str] = {
@@ -183,9 +273,15 @@ def canonical_model(name: str) -> str:
 
 
 def recipe_for(name: str) -> ModelRecipe:
-    """The table's recipe for `name`, or a plain one (no instruction, model's own limit) for a model it lacks."""
+    """The table's recipe for `name` (exact, in any case, or by family prefix), or a plain one (no instruction,
+    the model's own limit) for a model it lacks."""
     hub_id = canonical_model(name)
-    return MODELS.get(hub_id, ModelRecipe(hub_id))
+    if hub_id in MODELS:
+        return MODELS[hub_id]
+    families = [prefix for prefix in _FAMILIES if hub_id.lower().startswith(prefix.lower())]
+    if families:
+        return replace(_FAMILIES[max(families, key=len)], hub_id=hub_id)
+    return ModelRecipe(hub_id)
 
 
 def resolve_model(name: str) -> str:

@@ -11,7 +11,8 @@ colon separates kind from model, so a model path may hold colons.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import argparse
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 RETRIEVER_KINDS = ("bm25", "dense", "hybrid")
 DEFAULT_DENSE_MODEL = "default"
 _USAGE = "use bm25, dense, dense:MODEL, hybrid or hybrid:MODEL"
+QUERY_INSTRUCTION_LIMIT = 2000  # characters; an instruction is a sentence or two, not a document
 
 
 @dataclass(frozen=True)
@@ -73,27 +75,56 @@ def parse_retriever_spec(text: str) -> RetrieverSpec:
     return RetrieverSpec(kind, model.strip())
 
 
+def check_query_instruction(spec: RetrieverSpec | str, instruction: str | None) -> None:
+    """ValueError (one line) for an instruction a retriever cannot use: BM25 takes none, and an instruction is
+    bounded text (newlines allowed: Qwen-style instructions end in "\\nQuery: ")."""
+    if instruction is None:
+        return
+    if not isinstance(instruction, str):
+        raise ValueError(f"a query instruction is text, got {type(instruction).__name__}")
+    if isinstance(spec, str):
+        spec = parse_retriever_spec(spec)
+    if spec.kind == "bm25":
+        raise ValueError("--query-instruction applies to dense and hybrid retrievers; bm25 searches the text as is")
+    if len(instruction) > QUERY_INSTRUCTION_LIMIT:
+        raise ValueError(f"query instruction of {len(instruction)} characters: at most {QUERY_INSTRUCTION_LIMIT}")
+
+
+def add_query_instruction_argument(parser: argparse.ArgumentParser) -> None:
+    """The `--query-instruction TEXT` flag, for a dense model the instruction table (tsqr.retrieval.models) lacks."""
+    parser.add_argument("--query-instruction", default=None, metavar="TEXT",
+                        help="text put before every query by a dense or hybrid retriever, replacing the model "
+                             "table's (e.g. $'Instruct: Given a post, retrieve passages that answer it\\nQuery: '); "
+                             "\"\" for none")
+
+
 def build_retriever(spec: RetrieverSpec | str, documents: Sequence[Document], *, bm25_index: "Index | None" = None,
                     domain: str | None = None, long: bool = False, method: str = "rrf", weight: float = 0.5,
                     scoring: str = "bright", device: str | None = None, batch_size: int = 32,
-                    cache: Path | None = None, progress: bool = True) -> "Retriever":
+                    cache: Path | None = None, progress: bool = True,
+                    query_instruction: str | None = None,
+                    on_progress: Callable[[int, int], None] | None = None) -> "Retriever":
     """The retriever `spec` names over `documents`.
 
     bm25 searches the BM25 index (`bm25_index` when given, else tsqr.bm25.load_or_build's) with `scoring`; dense
     embeds the corpus (or reads it from the cache) with the model's instructions for `domain` (long: BRIGHT's
     long-document wording); hybrid adds BM25 scored by `scoring` and fuses by `method` with dense share `weight`.
     `cache` is the embeddings folder (default: tsqr's). Every kind is searched alike (tsqr.retrieval.base).
+    `query_instruction` replaces the model table's query instruction (dense and hybrid only). `on_progress(done,
+    total)` follows the documents being embedded, if they are.
     """
     if isinstance(spec, str):
         spec = parse_retriever_spec(spec)
+    check_query_instruction(spec, query_instruction)
     if spec.kind == "hybrid":
         check_hybrid_options(method, weight, scoring)
     if spec.kind in ("bm25", "hybrid") and bm25_index is None:
         bm25_index = load_or_build(documents, progress=progress)
     if spec.kind == "bm25":
         return BM25Retriever(bm25_index, scoring)
-    encoder = Encoder(spec.model, domain=domain, long=long, device=device, batch_size=batch_size)
-    dense = DenseRetriever(documents, encoder, cache=cache, progress=progress)
+    encoder = Encoder(spec.model, domain=domain, long=long, device=device, batch_size=batch_size,
+                      query_instruction=query_instruction)
+    dense = DenseRetriever(documents, encoder, cache=cache, progress=progress, on_progress=on_progress)
     if spec.kind == "dense":
         return dense
     return HybridRetriever(bm25_index, dense, method, weight, scoring=scoring)

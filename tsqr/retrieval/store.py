@@ -10,6 +10,10 @@ document id and content with tsqr.bm25.store's `corpus_fingerprint`, as BM25 ind
 that shapes a vector, so a changed corpus, model, instruction or limit never serves stale rows. A local model
 folder (the offline default included) is identified by a fingerprint of its files; a hub model by its id only,
 so after the hub publishes new weights under the same id, delete its folders (meta.json names the model).
+
+The folder of such entries is capped by TSQR_EMBEDDING_CACHE_MB (tsqr.limits) exactly as BM25 indexes are:
+reading an entry marks it used, and each write prunes the least recently used entries (tsqr.paths.prune_cache),
+so a public app embedding every upload cannot fill its disk.
 """
 from __future__ import annotations
 
@@ -21,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from tsqr.bm25.store import corpus_fingerprint
-from tsqr.paths import write_folder_atomically
+from tsqr.limits import Limits
+from tsqr.paths import mark_used, prune_cache, write_folder_atomically
 from tsqr.records import Document
 
 FORMAT = "tsqr-dense-embeddings"
@@ -47,7 +52,8 @@ def embeddings_key(documents: Sequence[Document], spec: EmbeddingSpec) -> str:
 
 def write_embeddings(folder: Path, matrix: np.ndarray, spec: EmbeddingSpec) -> Path:
     """Save `matrix` to `folder` through a private temporary folder and a rename, so a crash or a concurrent
-    writer never leaves half a file behind. A folder that cannot be written costs a warning, not the result."""
+    writer never leaves half a file behind, then prune `folder`'s parent to TSQR_EMBEDDING_CACHE_MB. A folder
+    that cannot be written costs a warning, not the result."""
     def write(temporary: Path) -> None:
         np.save(temporary / "embeddings.npy", np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
         meta = {"format": FORMAT, "version": VERSION, **asdict(spec), "n_docs": int(matrix.shape[0]),
@@ -55,6 +61,7 @@ def write_embeddings(folder: Path, matrix: np.ndarray, spec: EmbeddingSpec) -> P
         (temporary / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
 
     write_folder_atomically(folder, write, "document embeddings")
+    prune_cache(folder.parent, Limits.from_env().embedding_cache_bytes)
     return folder
 
 
@@ -78,4 +85,5 @@ def read_embeddings(folder: Path, n_docs: int, spec: EmbeddingSpec) -> np.ndarra
     if matrix.dtype != np.float32 or matrix.ndim != 2 or matrix.shape != (n_docs, meta.get("dimension")):
         raise ValueError(f"{matrix_path}: holds a {matrix.dtype} array of shape {matrix.shape}, expected float32 "
                          f"({n_docs}, {meta.get('dimension')})")
+    mark_used(folder)
     return matrix

@@ -1,0 +1,59 @@
+"""The Evaluate tab's comparison driven in headless Chromium on the served app: the demo subset uploaded, three
+systems (the raw query, a reasoning file, the corpus's reasoning field) under two retrievers (BM25 and dense);
+the table with its marks, the frontier chart and the per-query scatter appear. See test_app_live.py for how
+the app is served and why Chromium is Debian's."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_app_live import CHROMIUM, CHROMIUM_ARGS, DEMO_DIR, screenshot_path
+
+
+@pytest.fixture(scope="module")
+def served():
+    import app
+
+    if app.DEMO_ID is None:
+        pytest.skip(f"the bundled demo corpus is missing: {app.DEMO_NOTE}")
+    _, local_url, _ = app.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    yield app, local_url
+    app.demo.close()
+
+
+@pytest.mark.slow
+def test_comparison_of_three_systems_and_two_retrievers_in_a_real_browser(served, tmp_path):
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package to run the browser test")
+    from playwright.sync_api import expect, sync_playwright
+
+    app, url = served
+    demo = app.STORE.get(app.DEMO_ID).domain
+    reasonings = tmp_path / "half_reasoned.json"  # the demo's reasoning for every other query
+    reasonings.write_text(json.dumps({ex.query: ex.reasoning for ex in demo.examples[::2]}))
+    screenshot = screenshot_path("screenshot_compare.png", tmp_path)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url)
+            page.get_by_role("tab", name="Evaluate").click()
+            page.locator("#evaluate-files input[type=file]").set_input_files(
+                [str(DEMO_DIR / "examples.jsonl"), str(DEMO_DIR / "documents.jsonl")])
+            page.locator("#compare-reasoning-files input[type=file]").set_input_files(str(reasonings))
+            expect(page.get_by_text("half_reasoned.json")).to_be_visible()
+            page.locator("#compare-human input[type=checkbox]").check()
+            page.locator("#compare-retrievers").get_by_label("dense (all-MiniLM-L6-v2)").check()
+            page.locator("#compare-button").click()
+            expect(page.locator("#compare-status")).to_contain_text("finished 6 system(s)", timeout=240_000)
+            table = page.locator("#compare-table")
+            for label in ("raw@bm25", "half_reasoned.json@bm25", "human@bm25", "raw@dense", "human@dense"):
+                expect(table).to_contain_text(label)
+            expect(table).to_contain_text("↑")                       # the human reasoning is far above raw
+            page.locator("#compare-scatter").scroll_into_view_if_needed()
+            page.screenshot(path=str(screenshot), full_page=True)
+            expect(page.locator("#compare-frontier .js-plotly-plot")).to_have_count(1)
+            expect(page.locator("#compare-scatter .js-plotly-plot")).to_have_count(1)
+        finally:
+            browser.close()
+    assert screenshot.stat().st_size > 10_000
