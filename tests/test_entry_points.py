@@ -13,7 +13,7 @@ import pytest
 from tsqr.reasoner.cache import CacheRow, ReasoningCache
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "assets" / "demo"
+DEMO = ROOT / "tsqr" / "data" / "demo"
 
 
 def command(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -50,7 +50,7 @@ def test_a_cache_variable_naming_a_file(tmp_path):
     not_a_folder = tmp_path / "cache.txt"
     not_a_folder.write_text("")
     result = command("tsqr", "index", "--data", str(DEMO), "--domain", "demo", env={"TSQR_CACHE": str(not_a_folder)})
-    assert_one_line_error(result, "Not a directory", str(not_a_folder))
+    assert_one_line_error(result, "TSQR_CACHE", str(not_a_folder), "not a folder")
 
 
 def test_an_unreadable_input_file(tmp_path):

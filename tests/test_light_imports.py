@@ -34,8 +34,8 @@ def heavy_modules_after(*args: str) -> list[str]:
 def test_a_bm25_evaluation_without_a_model_imports_no_model_library(tmp_path, reasoned):
     source = reasoned
     if reasoned == "precomputed":
-        examples = [json.loads(line) for line in (ROOT / "assets/demo/examples.jsonl").read_text().splitlines()]
+        examples = [json.loads(line) for line in (ROOT / "tsqr/data/demo/examples.jsonl").read_text().splitlines()]
         source = str(tmp_path / "reasonings.json")
         Path(source).write_text(json.dumps({row["query"]: row["reasoning"] for row in examples}))
-    assert heavy_modules_after("evaluate", "--data", "assets/demo", "--domain", "demo", "--reasoned", source,
+    assert heavy_modules_after("evaluate", "--data", "demo", "--domain", "demo", "--reasoned", source,
                                "--out", str(tmp_path / "out")) == []

@@ -3,12 +3,13 @@ LoRA, and one flag per field of the trainer's settings dataclass (so a new setti
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from train.policy import LoraSettings
-from tsqr.cli_checks import OneLineParser
+from tsqr.cli_checks import OneLineParser, run_command
 from tsqr.reward import RewardConfig
 
 
@@ -59,3 +60,14 @@ def parse_trainer_args(parser: argparse.ArgumentParser, settings_type: type,
     lora = LoraSettings(r=args.pop("lora_r"), alpha=args.pop("lora_alpha"))
     start, data, output, resume = (args.pop(key) for key in ("start", "data", "output", "resume"))
     return TrainerRequest(start, data, output, settings_type(lora=lora, **args), reward_config, resume)
+
+
+def run_trainer(parser: argparse.ArgumentParser, settings_type: type, argv: Sequence[str] | None,
+                train: Callable[[TrainerRequest], Path]) -> int:
+    """A trainer's `main`: parse, train, print where the checkpoint went; bad input (a refused setting, an
+    unreadable file, a ValueError while training) is one line and exit code 2 (tsqr.cli_checks.run_command)."""
+    def work() -> int:
+        print(f"wrote {train(parse_trainer_args(parser, settings_type, argv))}")
+        return 0
+
+    return run_command(work, interrupted=INTERRUPTED)

@@ -28,14 +28,13 @@ from typing import Any
 if __name__ == "__main__" and not __package__:
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from train.cli import INTERRUPTED, parse_trainer_args, trainer_parser
+from train.cli import run_trainer, trainer_parser
 from train.dataset import TrainExample, TrainingSet
 from train.heldout import evaluate_policy
 from train.model_card import CardInfo, write_run_files
 from train.policy import LoraSettings, load_policy, prompt_messages, save_checkpoint, stop_token_ids
 from train.rewarding import RewardFunction
 from train.run_log import RunLog
-from tsqr.cli_checks import run_command
 from tsqr.reward import RewardConfig
 
 
@@ -182,16 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-
-    def work() -> int:
-        request = parse_trainer_args(parser, GRPOSettings, argv)
-        written = train(request.start, request.data, request.output, request.settings, request.reward_config,
-                        resume=request.resume)
-        print(f"wrote {written}")
-        return 0
-
-    return run_command(work, interrupted=INTERRUPTED)
+    return run_trainer(build_parser(), GRPOSettings, argv, lambda request: train(
+        request.start, request.data, request.output, request.settings, request.reward_config,
+        resume=request.resume))
 
 
 if __name__ == "__main__":

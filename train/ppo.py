@@ -30,14 +30,13 @@ if __name__ == "__main__" and not __package__:
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from train import ppo_math
-from train.cli import INTERRUPTED, parse_trainer_args, trainer_parser
+from train.cli import run_trainer, trainer_parser
 from train.dataset import TrainExample, TrainingSet
 from train.heldout import evaluate_policy
 from train.model_card import CardInfo, write_run_files
 from train.policy import LoraSettings, apply_lora, generate, load_policy, render_prompts, save_checkpoint
 from train.rewarding import RewardFunction, summarize
 from train.run_log import RunLog
-from tsqr.cli_checks import run_command
 from tsqr.reward import RewardConfig
 
 
@@ -312,16 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-
-    def work() -> int:
-        request = parse_trainer_args(parser, PPOSettings, argv)
-        trainer = PPOTrainer(request.start, request.data, request.output, request.settings, request.reward_config,
-                             resume=request.resume)
-        print(f"wrote {trainer.train()}")
-        return 0
-
-    return run_command(work, interrupted=INTERRUPTED)
+    return run_trainer(build_parser(), PPOSettings, argv, lambda request: PPOTrainer(
+        request.start, request.data, request.output, request.settings, request.reward_config,
+        resume=request.resume).train())
 
 
 if __name__ == "__main__":
