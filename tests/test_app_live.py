@@ -131,7 +131,7 @@ def test_the_reasoned_column_searches_what_the_composition_setting_says(served, 
     for mode in ("replace", "concat"):  # the second call finds the reasoning in the cache
         reasoning, _, _, _, reasoned = client.predict(query=example.query, model="default", max_new_tokens=24,
                                                       mode=mode, api_name="/search")
-        expected = index.search(compose_query(example.query, reasoning, mode=mode), k=10)
+        expected = index.search(compose_query(example.query, reasoning, mode), k=10)
         assert doc_ids(reasoned) == [hit.doc_id for hit in expected], mode
 
 # A BRIGHT-shaped domain (named as one of BRIGHT's) whose queries TongSearch-QR-7B's released file covers: the file
@@ -499,3 +499,34 @@ def test_the_first_dense_search_in_a_real_browser_shows_bm25_and_a_progress_figu
         finally:
             browser.close()
     assert url
+
+
+@pytest.mark.slow
+def test_stop_in_a_real_browser_says_stopped_and_keeps_the_reasoning_so_far(served, example):
+    """Chromium starts a 512-token reasoning with the embedded model and presses Stop once it streams: the
+    reasoned column says "stopped", the raw column and the reasoning written so far stay."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package to run the browser test")
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = _browser(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(served[1])
+            page.locator("#query textarea").fill(example.query + " (stopped)")  # not in the reasoning cache
+            tokens = page.locator("#search-max-tokens input[type=number]")
+            tokens.fill("512")
+            tokens.press("Enter")
+            page.locator("#search-button").click()
+            expect(page.locator("#reasoning textarea")).not_to_have_value("", timeout=240_000)
+            page.get_by_role("button", name="Stop").first.click()
+            expect(page.locator("#reasoned-results")).to_contain_text("stopped", timeout=30_000)
+            written = page.locator("#reasoning textarea").input_value()
+            assert written.strip()
+            page.wait_for_timeout(1000)
+            assert page.locator("#reasoning textarea").input_value() == written  # kept, and no longer growing
+            assert page.locator("#raw-results .tsqr-hit").count() == 10
+            assert page.locator("#reasoned-results .tsqr-hit").count() == 0
+        finally:
+            browser.close()
