@@ -212,14 +212,19 @@ def test_without_a_released_file_the_live_model_reasons_and_says_why(client, ser
 
 
 def test_the_first_dense_search_shows_bm25_results_and_embedding_progress_first(served, client, example):
+    from tsqr.records import Document, Domain
+
     app, _ = served
-    job = client.submit(query=example.query, model="none", retriever="dense", api_name="/search")
+    demo = app.STORE.get(app.DEMO_ID).domain  # with one more document: a corpus no other test has embedded
+    domain = Domain("demo-plus", demo.examples, [*demo.documents, Document("extra", "one more note")])
+    corpus_id = app.STORE.add(domain, "demo plus one").id
+    job = client.submit(query=example.query, corpus_id=corpus_id, model="none", retriever="dense", api_name="/search")
     final = job.result(timeout=300)
     first = job.outputs()[0]
     assert "embedding the corpus for dense retrieval" in first[1] and "waiting for the dense" in first[4]
-    bm25 = app.STORE.index(app.DEMO_ID, progress=False).search(example.query, k=10, exclude=example.excluded_ids)
+    bm25 = app.STORE.index(corpus_id, progress=False).search(example.query, k=10, exclude=example.excluded_ids)
     assert doc_ids(first[3]) == [hit.doc_id for hit in bm25]  # BM25's column came first, before any embedding
-    dense = app.STORE.retriever(app.DEMO_ID, "dense").search(example.query, k=10, exclude=example.excluded_ids)
+    dense = app.STORE.retriever(corpus_id, "dense").search(example.query, k=10, exclude=example.excluded_ids)
     assert doc_ids(final[3]) == [hit.doc_id for hit in dense] and "; dense " in final[1] and "BM25 " not in final[1]
 
 
