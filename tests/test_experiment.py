@@ -42,6 +42,9 @@ class Counted:
         retriever, counter = build_retriever_for(domain, index, config), self
 
         class Counting:
+            def __getattr__(self, name):  # everything else (its scoring, ...) is the real retriever's
+                return getattr(retriever, name)
+
             def search_many(self, *args, **kwargs):
                 counter.searches += 1
                 return retriever.search_many(*args, **kwargs)

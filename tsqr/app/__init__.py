@@ -1,6 +1,9 @@
 """The app's logic, kept out of app.py so it can be tested without a browser: app.py lays out and wires.
 
-Modules: `models` (the pool of loaded reasoners, GPU placement), `corpora` (corpora shared by all sessions and
-their BM25 indexes), `search` (the Search tab: raw and reasoned results side by side), `evaluation` (the Evaluate
-tab's job), `charts` (tables and plotly figures), `render` and `highlight` (HTML for results).
+Modules: `models` (the pool of loaded reasoners, GPU placement), `turns` (turns at the model and the bounded line
+of searches waiting for it), `corpora` (corpora shared by all sessions and their BM25 indexes), `worker` (a
+visitor's indexing and embedding in a child process, under a time budget), `search` (the Search tab: raw and
+reasoned results side by side), `evaluation` (the Evaluate tab's job), `public` (what a public app offers and
+bounds), `gradio_cache` (the app's own Gradio folder, swept at start-up), `choices` (the radios' choices),
+`charts` (tables and plotly figures), `render` and `highlight` (HTML for results).
 """

@@ -21,9 +21,7 @@ pattern. Tokenizing takes time linear in the text whatever it holds (see `_spans
 """
 from __future__ import annotations
 
-import bisect
 import functools
-import itertools
 import re
 from typing import NamedTuple
 
@@ -181,23 +179,23 @@ def _spans(patterns: _Patterns, astral: bool, text: str, max_token_length: int) 
     go to `_scan`, which reads at most one buffer from each position. Letters that are also emoji need
     `_scan` anywhere.
     """
-    units = _Utf16Units(text)
     if _has_letter_emoji(patterns, text):
-        return _scan(patterns, units, 0, len(text), max_token_length)
+        return _scan(patterns, astral, text, 0, len(text), max_token_length)
     spans: list[tuple[int, int]] = []
     position = 0
     for run in _long_runs(astral, _short_run_limit(max_token_length)).finditer(text):
         spans += (found.span() for found in patterns.token.finditer(text, position, run.start()))
-        spans += _scan(patterns, units, run.start(), run.end(), max_token_length)
+        spans += _scan(patterns, astral, text, run.start(), run.end(), max_token_length)
         position = run.end()
     spans += (found.span() for found in patterns.token.finditer(text, position))
     return spans
 
 
-def _scan(patterns: _Patterns, units: "_Utf16Units", start: int, stop: int,
+def _scan(patterns: _Patterns, astral: bool, text: str, start: int, stop: int,
           max_token_length: int) -> list[tuple[int, int]]:
     """The tokens of text[start:stop] one at a time, as Lucene's scanner finds them: at each position the
-    longest match that fits its buffer of `max_token_length` UTF-16 chars, the next try right after it.
+    longest match that fits its buffer of `max_token_length` UTF-16 chars (characters, unless the text is
+    `astral`), the next try right after it.
 
     A letter that is also an emoji (Ⓜ) starts both a word and an emoji sequence: JFlex keeps the longer.
     Each try reads at most one buffer, and no position is tried twice. Where a try reads far and fails (a run
@@ -205,7 +203,6 @@ def _scan(patterns: _Patterns, units: "_Utf16Units", start: int, stop: int,
     and they are not tried: Lucene's scanner spends a buffer's length on each, this scan nothing.
     """
     spans: list[tuple[int, int]] = []
-    text = units.text
     position = start
     connectors_fail_until = start  # a connector before this position begins no token
     while (candidate := patterns.starts.search(text, position, stop)) is not None:
@@ -213,7 +210,7 @@ def _scan(patterns: _Patterns, units: "_Utf16Units", start: int, stop: int,
         if begin < connectors_fail_until and patterns.connector.match(text, begin, begin + 1):
             position = _next_other_start(patterns, text, begin, connectors_fail_until)
             continue
-        window = min(stop, units.window_end(begin, max_token_length))
+        window = min(stop, _window_end(text, begin, max_token_length) if astral else begin + max_token_length)
         found = patterns.token.match(text, begin, window)
         if found is None:
             if text[begin] == "\u200d":
@@ -262,19 +259,20 @@ def _next_other_start(patterns: _Patterns, text: str, begin: int, until: int) ->
     return other.start() if other is not None else until
 
 
-class _Utf16Units:
-    """Java string lengths of stretches of one text, for Lucene's buffer, which counts UTF-16 chars."""
+def _window_end(text: str, start: int, units: int) -> int:
+    """The end index of the longest stretch from `start` that fits in `units` UTF-16 chars (Java's length),
+    the stretch Lucene's buffer holds."""
+    end = min(len(text), start + units)
+    used = _utf16_length(text[start:end])
+    while used > units:
+        # Dropping fewer than half the excess can never fit (a character is at most two units): drop that
+        # many from the end and count again, so the excess at least halves each time.
+        cut = end - (used - units + 1) // 2
+        used -= _utf16_length(text[cut:end])
+        end = cut
+    return end
 
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self._prefix: list[int] | None = None  # UTF-16 units before each index, built only when needed
 
-    def window_end(self, start: int, units: int) -> int:
-        """The end index of the longest stretch from `start` that fits in `units` UTF-16 chars."""
-        text = self.text
-        end = min(len(text), start + units)
-        if text.isascii() or _ASTRAL.search(text, start, end) is None:
-            return end
-        if self._prefix is None:
-            self._prefix = [0, *itertools.accumulate(1 + (char > "\uffff") for char in text)]
-        return bisect.bisect_right(self._prefix, self._prefix[start] + units, start, end + 1) - 1
+def _utf16_length(text: str) -> int:
+    """Java's String.length(): characters above U+FFFF take two UTF-16 chars."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
