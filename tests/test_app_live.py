@@ -131,7 +131,7 @@ def test_the_reasoned_column_searches_what_the_composition_setting_says(served, 
     for mode in ("replace", "concat"):  # the second call finds the reasoning in the cache
         reasoning, _, _, _, reasoned = client.predict(query=example.query, model="default", max_new_tokens=24,
                                                       mode=mode, api_name="/search")
-        expected = index.search(compose_query(example.query, reasoning, mode=mode), k=10)
+        expected = index.search(compose_query(example.query, reasoning, mode), k=10)
         assert doc_ids(reasoned) == [hit.doc_id for hit in expected], mode
 
 # A BRIGHT-shaped domain (named as one of BRIGHT's) whose queries TongSearch-QR-7B's released file covers: the file
@@ -212,14 +212,19 @@ def test_without_a_released_file_the_live_model_reasons_and_says_why(client, ser
 
 
 def test_the_first_dense_search_shows_bm25_results_and_embedding_progress_first(served, client, example):
+    from tsqr.records import Document, Domain
+
     app, _ = served
-    job = client.submit(query=example.query, model="none", retriever="dense", api_name="/search")
+    demo = app.STORE.get(app.DEMO_ID).domain  # with one more document: a corpus no other test has embedded
+    domain = Domain("demo-plus", demo.examples, [*demo.documents, Document("extra", "one more note")])
+    corpus_id = app.STORE.add(domain, "demo plus one").id
+    job = client.submit(query=example.query, corpus_id=corpus_id, model="none", retriever="dense", api_name="/search")
     final = job.result(timeout=300)
     first = job.outputs()[0]
     assert "embedding the corpus for dense retrieval" in first[1] and "waiting for the dense" in first[4]
-    bm25 = app.STORE.index(app.DEMO_ID, progress=False).search(example.query, k=10, exclude=example.excluded_ids)
+    bm25 = app.STORE.index(corpus_id, progress=False).search(example.query, k=10, exclude=example.excluded_ids)
     assert doc_ids(first[3]) == [hit.doc_id for hit in bm25]  # BM25's column came first, before any embedding
-    dense = app.STORE.retriever(app.DEMO_ID, "dense").search(example.query, k=10, exclude=example.excluded_ids)
+    dense = app.STORE.retriever(corpus_id, "dense").search(example.query, k=10, exclude=example.excluded_ids)
     assert doc_ids(final[3]) == [hit.doc_id for hit in dense] and "; dense " in final[1] and "BM25 " not in final[1]
 
 
@@ -499,3 +504,34 @@ def test_the_first_dense_search_in_a_real_browser_shows_bm25_and_a_progress_figu
         finally:
             browser.close()
     assert url
+
+
+@pytest.mark.slow
+def test_stop_in_a_real_browser_says_stopped_and_keeps_the_reasoning_so_far(served, example):
+    """Chromium starts a 512-token reasoning with the embedded model and presses Stop once it streams: the
+    reasoned column says "stopped", the raw column and the reasoning written so far stay."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package to run the browser test")
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = _browser(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(served[1])
+            page.locator("#query textarea").fill(example.query + " (stopped)")  # not in the reasoning cache
+            tokens = page.locator("#search-max-tokens input[type=number]")
+            tokens.fill("512")
+            tokens.press("Enter")
+            page.locator("#search-button").click()
+            expect(page.locator("#reasoning textarea")).not_to_have_value("", timeout=240_000)
+            page.get_by_role("button", name="Stop").first.click()
+            expect(page.locator("#reasoned-results")).to_contain_text("stopped", timeout=30_000)
+            written = page.locator("#reasoning textarea").input_value()
+            assert written.strip()
+            page.wait_for_timeout(1000)
+            assert page.locator("#reasoning textarea").input_value() == written  # kept, and no longer growing
+            assert page.locator("#raw-results .tsqr-hit").count() == 10
+            assert page.locator("#reasoned-results .tsqr-hit").count() == 0
+        finally:
+            browser.close()

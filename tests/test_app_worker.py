@@ -77,3 +77,12 @@ def test_the_embedding_worker_reports_its_count_to_the_waiting_visitor():
     embed_in_worker(documents, "dense", seconds=300, on_progress=lambda done, total: counts.append((done, total)))
     assert counts and counts[-1] == (70, 70)
     assert all(total == 70 for _, total in counts) and [done for done, _ in counts] == sorted(d for d, _ in counts)
+
+
+def test_a_bm25_search_of_an_upload_embeds_nothing(tmp_path):
+    """BM25 needs only the index: asking the store for it must not start an embedding worker (which refused the
+    retriever spec "bm25" for want of an embedding model, so every uploaded corpus failed to search)."""
+    store = CorpusStore(index_cache=tmp_path, work=WorkBounds(seconds=120))
+    upload = store.add(Domain("notes", [], DOCUMENTS), "notes")
+    hits = store.retriever(upload.id, "bm25").search("why does my cat purr", k=1)
+    assert [hit.doc_id for hit in hits] == ["cats"]

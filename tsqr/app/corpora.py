@@ -165,7 +165,8 @@ class CorpusStore:
         """The corpus's retriever named `spec` (tsqr.retrieval) ranking with BM25 `scoring`: built once (dense
         document embeddings from their disk cache when known) over the shared index, and shared by every session.
         The caller that builds it hears `on_progress(documents embedded, total)`, from a worker process too."""
-        spec = str(parse_retriever_spec(spec))
+        parsed = parse_retriever_spec(spec)
+        spec = str(parsed)
         index = self.index(corpus_id, progress=False)
         corpus = self.get(corpus_id)
         key = (corpus.content_key, spec, scoring)
@@ -178,7 +179,7 @@ class CorpusStore:
             with self._lock:
                 known = self._retrievers.get(key)
             if known is None:
-                if self.work is not None and not corpus.pinned and spec != "bm25":  # BM25 embeds nothing
+                if self.work is not None and not corpus.pinned and parsed.kind != "bm25":  # BM25 embeds nothing
                     self._remembering_refusal(f"{corpus.content_key} {spec}", lambda: embed_in_worker(
                         corpus.domain.documents, spec, domain=corpus.domain.name, seconds=self.work.seconds,
                         max_documents=self.work.embedded_documents, on_progress=on_progress))
