@@ -156,14 +156,15 @@ def test_tiny_checkpoint_exported_f32_writes_what_transformers_writes(arch, smol
 
 
 @pytest.mark.slow
-def test_round_trip_of_the_embedded_model_through_the_cli(embedded_gguf, tmp_path, capsys):
-    """export-model default -> export-gguf (f32) -> llama.cpp writes the transformers backend's greedy text."""
+def test_round_trip_of_the_embedded_model_through_the_cli(embedded_gguf, exported_default, tmp_path, capsys):
+    """export-model default -> export-gguf (f32) -> llama.cpp writes the transformers backend's greedy text.
+    The export-model step is the session's one run of it (conftest.py's exported_default)."""
     import gguf
 
     from tsqr.__main__ import main
 
-    checkpoint, written = tmp_path / "ckpt", tmp_path / "m.gguf"
-    assert main(["export-model", "default", str(checkpoint)]) == 0
+    checkpoint, written = exported_default.folder, tmp_path / "m.gguf"
+    assert exported_default.exit_code == 0 and f"to {checkpoint}" in exported_default.output
     assert main(["export-gguf", str(checkpoint), str(written), "--type", "f32"]) == 0
     assert f"wrote {written}" in capsys.readouterr().out
 
