@@ -50,7 +50,7 @@ def run_command(work: Callable[[], int], *, interrupted: str = "interrupted") ->
     except RecursionError:
         message = "input nested too deeply to process (more than Python's recursion limit)"
     except (ValueError, OSError, ReasonerError) as error:  # DataError is a ValueError; hub failures are OSErrors
-        message = one_line(error)
+        message = str(error).strip() or type(error).__name__  # as written: a message may list choices below it
     except KeyboardInterrupt:
         print(interrupted, file=sys.stderr)
         return 130
