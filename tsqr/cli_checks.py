@@ -43,8 +43,8 @@ def one_line(error: BaseException) -> str:
 
 
 def run_command(work: Callable[[], int], *, interrupted: str = "interrupted") -> int:
-    """Run an entry point's work: its exit code, or 2 with one line on stderr for input the user can fix, or 130
-    with `interrupted` on Ctrl-C. Anything else is a bug and keeps its traceback."""
+    """Run an entry point's work: its exit code, or 2 with "error: <message>" on stderr for input the user can fix
+    (no traceback), or 130 with `interrupted` on Ctrl-C. Anything else is a bug and keeps its traceback."""
     try:
         return work()
     except RecursionError:
