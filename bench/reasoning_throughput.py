@@ -6,10 +6,10 @@ Usage:
     python bench/reasoning_throughput.py --queries 512 --endpoints 1,2 --latency lognormal:2:0.5
     python bench/reasoning_throughput.py --concurrency 32       # a window smaller than the engine's capacity
 
-Each endpoint is a tsqr.reasoner.simulate server on loopback: a request holds one of `--capacity` slots for a
+Each endpoint is a tsqr.serve.simulate server on loopback: a request holds one of `--capacity` slots for a
 latency drawn (seeded by its prompt) from `--latency`, however many others are in flight. The ideal is the
 makespan of sending the same requests in the same order to capacity x endpoints slots, each the instant a slot
-frees (tsqr.reasoner.simulate.ideal_seconds); the client's share of it is what this measures. The client is
+frees (tsqr.serve.simulate.ideal_seconds); the client's share of it is what this measures. The client is
 tsqr's ServerReasoner exactly as `--reasoned URL[,URL...]` builds it (caching off, so every query is asked).
 Prints a markdown table; the target is at least 85% of the ideal for 256 queries.
 """
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tsqr.reasoner import GenerationSettings, load_reasoner  # noqa: E402
-from tsqr.reasoner.simulate import Latency, Simulator, ideal_seconds, last_user_text  # noqa: E402
+from tsqr.serve.simulate import Latency, Simulator, ideal_seconds, last_user_text  # noqa: E402
 
 TARGET = 0.85
 

@@ -11,11 +11,13 @@ developer's machine a missing reference is a skip that says what to install; wit
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import os
 from pathlib import Path
 from types import ModuleType
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 import pytest
 
@@ -82,3 +84,30 @@ def tiny_policy_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from train.policy import write_tiny_policy
 
     return write_tiny_policy(tmp_path_factory.mktemp("tiny-policy") / "model")
+
+
+class ExportedDefault(NamedTuple):
+    """What `tsqr export-model default FOLDER` gave: its exit code, what it printed, and the folder it wrote."""
+
+    folder: Path
+    exit_code: int
+    output: str
+
+
+@pytest.fixture(scope="session")
+def exported_default(tmp_path_factory: pytest.TempPathFactory) -> ExportedDefault:
+    """The embedded model exported once for the session through the CLI (`tsqr export-model default`):
+    dequantising the 135M GGUF to float32 is the slow part, and test_reasoner_default and test_export_gguf
+    both check that export. Tests only read the folder (and the exit code and output the command gave)."""
+    from tsqr.__main__ import main
+    from tsqr.reasoner import default_gguf_path
+
+    try:
+        default_gguf_path()
+    except FileNotFoundError as error:
+        missing_reference(f"the embedded model is missing: {error}")
+    folder = tmp_path_factory.mktemp("exported-default") / "checkpoint"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exit_code = main(["export-model", "default", str(folder)])
+    return ExportedDefault(folder, exit_code, printed.getvalue())

@@ -24,6 +24,8 @@ from tsqr.bm25.analysis import Analyzer, porter_stem
 from tsqr.bm25.tokenizer import tokenize
 from tsqr.bm25.unicode_classes import LUCENE_CLASS_OVERRIDES
 
+pytestmark = pytest.mark.slow  # starts a JVM (pyserini's Lucene)
+
 JAVA_17 = Path("/usr/lib/jvm/java-17-openjdk-amd64")
 
 

@@ -11,7 +11,7 @@ from tsqr.app.comparison import ComparisonJob, SystemsChoice, comparison_markdow
 from tsqr.app.corpora import CorpusStore
 from tsqr.app.evaluation import DataChoice
 from tsqr.reasoner import GenerationSettings
-from tsqr.reasoner.simulate import Latency, Simulator
+from tsqr.serve.simulate import Latency, Simulator
 
 SETTINGS = GenerationSettings(max_new_tokens=16, max_retries=0)
 

@@ -6,7 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow  # a Python that imports gradio and the whole app
 
 
 def test_importing_the_app_loads_no_model_and_no_model_library():

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every test here talks to the app served in this process (and some to Chromium)
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -76,7 +78,6 @@ def test_search_of_a_dataset_query_marks_gold_documents_and_scores_both_sides(cl
         assert f"`{gold}`" in moves and "same rank" in moves
 
 
-@pytest.mark.slow
 def test_the_dense_and_hybrid_retrievers_rank_both_columns(served, client, example):
     app, _ = served
     for kind in ("dense", "hybrid"):
@@ -107,7 +108,6 @@ def test_a_model_that_cannot_load_is_reported_and_raw_results_stay(client, examp
     assert "the query is empty" in info
 
 
-@pytest.mark.slow
 def test_search_with_the_embedded_model_streams_its_reasoning(client, example):
     job = client.submit(query=example.query, model="default", max_new_tokens=24, api_name="/search")
     final = job.result(timeout=300)
@@ -122,7 +122,6 @@ def test_search_with_the_embedded_model_streams_its_reasoning(client, example):
 
 
 
-@pytest.mark.slow
 def test_the_reasoned_column_searches_what_the_composition_setting_says(served, client, example):
     from tsqr.composition import compose_query
 
@@ -303,7 +302,6 @@ def test_uploaded_documents_can_be_searched(client, tmp_path):
     assert "broken.jsonl" in message and "content" in message
 
 
-@pytest.mark.slow
 def test_a_stopped_evaluation_resumes_from_the_reasoning_cache(client):
     """Stop (cancel) an evaluation of 17 queries with the embedded model after its first batch of 8, run it again:
     the rerun generates nothing it had already reasoned about. Two batches remain when Stop is pressed, so the
@@ -338,7 +336,6 @@ def test_a_stopped_evaluation_resumes_from_the_reasoning_cache(client):
     assert cached >= 8  # the first batch, and the one in flight when Stop was pressed, if it finished
 
 
-@pytest.mark.slow
 def test_search_in_a_real_browser(served, example, tmp_path):
     """Chromium loads the page, picks an example query, searches with the embedded model, and both columns fill."""
     if not CHROMIUM.is_file():
@@ -370,7 +367,6 @@ def test_search_in_a_real_browser(served, example, tmp_path):
     assert screenshot.stat().st_size > 10_000
 
 
-@pytest.mark.slow
 def test_evaluation_in_a_real_browser(served, tmp_path):
     """Chromium uploads the demo subset with precomputed reasonings (the demo's own reasoning field, written as
     TongSearch JSON), runs the evaluation, and the table, the three charts and the changed queries appear."""

@@ -15,12 +15,14 @@ def test_waiters_are_served_in_arrival_order_and_see_their_place():
     served: list[str] = []
     places: dict[str, list[int]] = {"b": [], "c": []}
     arrived = {"b": threading.Event(), "c": threading.Event()}
+    told_place = {"b": threading.Event(), "c": threading.Event()}
 
     def visitor(name: str) -> None:
         with turns.ticket() as ticket:
             arrived[name].set()
             for ahead in ticket.waiting(poll_s=0.02):
                 places[name].append(ahead)
+                told_place[name].set()
             served.append(name)
 
     with turns.ticket() as first:
@@ -31,7 +33,9 @@ def test_waiters_are_served_in_arrival_order_and_see_their_place():
         c = threading.Thread(target=visitor, args=("c",))
         c.start()
         assert arrived["c"].wait(5)
-        time.sleep(0.2)
+        # Each has been told its place at least once, i.e. has been waiting; neither can be served while the
+        # first holds the turn (waiting on the events themselves, not on a sleep).
+        assert told_place["b"].wait(5) and told_place["c"].wait(5)
         assert served == []  # both wait while the first holds the turn
     b.join(5), c.join(5)
     assert served == ["b", "c"]

@@ -47,6 +47,7 @@ def test_past_its_budget_the_worker_is_killed_and_the_visitor_told_why(tmp_path)
     assert not any(tmp_path.iterdir())  # nothing half-written left in the cache
 
 
+@pytest.mark.slow
 def test_a_dense_request_over_the_document_cap_is_refused_unless_already_embedded(tmp_path):
     with pytest.raises(WorkRefused, match=r"embeds at most 2 documents per request on this server "
                                           r"\(TSQR_MAX_EMBEDDED_DOCS\); this corpus has 3: choose bm25"):

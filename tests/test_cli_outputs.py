@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from conftest import require_reference
 
+pytestmark = pytest.mark.slow  # full CLI evaluations in subprocesses
+
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "tsqr" / "data" / "demo"
 # tsqr's measure -> pytrec_eval's.

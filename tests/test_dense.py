@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from tsqr.embedding import resolve_model
+from tsqr.retrieval.models import resolve_model
 from tsqr.records import Document
 from tsqr.retrieval import DenseRetriever, Encoder, build_retriever, canonical_model, recipe_for
 from tsqr.retrieval.store import embeddings_key

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tsqr.embedding import Embedder, resolve_model, shared_embedder
+from tsqr.embedding import Embedder, shared_embedder
+from tsqr.retrieval.models import resolve_model
 
 
 def test_resolve_model_maps_default_to_the_offline_copy_and_passes_others_through() -> None:

@@ -15,7 +15,7 @@ from tsqr.evaluate.pipeline import build_retriever_for, load_or_build_for
 from tsqr.evaluate.runner import run_systems
 from tsqr.evaluate.systems import System, expand_systems, load_systems_file
 from tsqr.reasoner import GenerationSettings
-from tsqr.reasoner.simulate import Latency, Simulator
+from tsqr.serve.simulate import Latency, Simulator
 
 DEMO = DomainSource(Path(__file__).resolve().parents[1] / "tsqr" / "data" / "demo", "demo")
 LIMIT = 8

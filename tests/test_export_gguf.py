@@ -18,7 +18,7 @@ import pytest
 
 from tsqr.reasoner import GenerationSettings, default_gguf_path, load_reasoner
 from tsqr.reasoner.backend_llamacpp import LlamaCppReasoner, llamacpp_available
-from tsqr.reasoner.gguf_export import (
+from tsqr.export.gguf import (
     ExportError,
     export_gguf,
     interleave_rope_rows,
@@ -51,7 +51,7 @@ def test_pre_tokenizer_is_named_from_tokenizer_json(tmp_path):
     assert pre_tokenizer_name(write_tokenizer_json(tmp_path / "g", byte_level)) == "gpt-2"
     digits = {"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": True}, byte_level]}
     assert pre_tokenizer_name(write_tokenizer_json(tmp_path / "s", digits)) == "smollm"
-    from tsqr.reasoner.gguf_export import QWEN2_SPLIT
+    from tsqr.export.gguf import QWEN2_SPLIT
 
     qwen = {"type": "Sequence", "pretokenizers": [
         {"type": "Split", "pattern": {"Regex": QWEN2_SPLIT}, "behavior": "Isolated", "invert": False},
@@ -156,14 +156,15 @@ def test_tiny_checkpoint_exported_f32_writes_what_transformers_writes(arch, smol
 
 
 @pytest.mark.slow
-def test_round_trip_of_the_embedded_model_through_the_cli(embedded_gguf, tmp_path, capsys):
-    """export-model default -> export-gguf (f32) -> llama.cpp writes the transformers backend's greedy text."""
+def test_round_trip_of_the_embedded_model_through_the_cli(embedded_gguf, exported_default, tmp_path, capsys):
+    """export-model default -> export-gguf (f32) -> llama.cpp writes the transformers backend's greedy text.
+    The export-model step is the session's one run of it (conftest.py's exported_default)."""
     import gguf
 
     from tsqr.__main__ import main
 
-    checkpoint, written = tmp_path / "ckpt", tmp_path / "m.gguf"
-    assert main(["export-model", "default", str(checkpoint)]) == 0
+    checkpoint, written = exported_default.folder, tmp_path / "m.gguf"
+    assert exported_default.exit_code == 0 and f"to {checkpoint}" in exported_default.output
     assert main(["export-gguf", str(checkpoint), str(written), "--type", "f32"]) == 0
     assert f"wrote {written}" in capsys.readouterr().out
 

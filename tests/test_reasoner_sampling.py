@@ -10,7 +10,7 @@ import argparse
 import pytest
 
 from tsqr.reasoner import GenerationSettings, get_template, reasoning_key
-from tsqr.reasoner.cli_options import add_generation_arguments, settings_from_args
+from tsqr.cli_options import add_generation_arguments, settings_from_args
 
 MODEL = "SmolLM2-135M-Instruct.Q4_1.gguf@b83433b0 (llama.cpp)"
 QUERY = "Why does my sourdough starter smell like nail polish?"

@@ -19,7 +19,7 @@ from tsqr.reasoner.backend_server import (
     split_server_specs,
 )
 from tsqr.reasoner.prompts import get_template
-from tsqr.reasoner.simulate import Latency, Simulator, last_user_text
+from tsqr.serve.simulate import Latency, Simulator, last_user_text
 
 FAST = GenerationSettings(max_new_tokens=16, concurrency=4, retry_backoff=0.02, max_retries=2, request_timeout=10)
 QUERIES = [f"why does thing number {n} happen?" for n in range(24)]

@@ -2,7 +2,7 @@
 
 The model is random, so its text is gibberish, but every property checked here is exact: left-padded batches
 equal one-by-one greedy output, streamed pieces join to the same text, over-long queries are cut with a
-warning, the cache resumes an interrupted run, and a real HTTP server (tsqr.reasoner.serve) gives the same
+warning, the cache resumes an interrupted run, and a real HTTP server (tsqr.serve.server) gives the same
 answers as the model it serves.
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ from tsqr.reasoner import backend_server
 from tsqr.reasoner.backend_server import ServerUnavailableError
 from tsqr.reasoner.backend_transformers import TransformersReasoner
 from tsqr.reasoner.cache import ReasoningCache
-from tsqr.reasoner.serve import MicroBatcher, make_handler, make_server
+from tsqr.serve.server import MicroBatcher, make_handler, make_server
 
 QUERIES = ["why is the sky blue", "tides", "sourdough starter smells like nail polish remover, why?", "the moon"]
 CHAT_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
@@ -208,7 +208,7 @@ def test_default_without_its_wheel_falls_back_to_the_hub_only_when_online(monkey
     with pytest.raises(ModelNotFoundError):
         resolve_spec("llamacpp:default")
 
-# -- the server backend against tsqr.reasoner.serve on 127.0.0.1 ------------------------------------------
+# -- the server backend against tsqr.serve.server on 127.0.0.1 ------------------------------------------
 @pytest.fixture(scope="module")
 def served(reasoner):
     server = make_server(reasoner, "127.0.0.1", 0)
@@ -297,7 +297,7 @@ def test_client_retries_until_a_late_server_comes_up(reasoner, monkeypatch):
 
 @pytest.mark.slow
 def test_serve_command_line_starts_a_usable_server(tiny_model, reasoner):
-    process = subprocess.Popen([sys.executable, "-m", "tsqr.reasoner.serve", str(tiny_model), "--port", "0",
+    process = subprocess.Popen([sys.executable, "-m", "tsqr", "serve", str(tiny_model), "--port", "0",
                                 "--max-new-tokens", "12"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                text=True, cwd=Path(__file__).resolve().parents[1])
     try:

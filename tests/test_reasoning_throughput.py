@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from bench.reasoning_throughput import main
-from tsqr.reasoner.simulate import Latency, ideal_seconds
+from tsqr.serve.simulate import Latency, ideal_seconds
 
 
 def test_the_benchmark_prints_a_row_per_endpoint_count(capsys):

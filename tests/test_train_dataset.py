@@ -132,7 +132,9 @@ def test_bright_format_files_of_another_domain_are_used(tmp_path: Path) -> None:
 def test_cli_refuses_nonsense_before_reading(tmp_path: Path, capsys) -> None:
     assert main(["--out", str(tmp_path / "o")]) == 2
     assert "no training data given" in capsys.readouterr().err
-    assert main(["--jsonl", str(SMOKE), "--heldout", "-1", "--out", str(tmp_path / "o")]) == 2
+    with pytest.raises(SystemExit) as refused:  # a parse error: the one-line parser exits at once
+        main(["--jsonl", str(SMOKE), "--heldout", "-1", "--out", str(tmp_path / "o")])
+    assert refused.value.code == 2 and "--heldout: expected a whole number >= 0" in capsys.readouterr().err
     assert main(["--jsonl", str(SMOKE), "--heldout", "24", "--out", str(tmp_path / "o")]) == 2
     assert "leaves nothing to train on" in capsys.readouterr().err
     assert main(["--jsonl", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "o")]) == 2

@@ -117,6 +117,7 @@ def sampled(model, tokenizer, prompts: list[str]):
     return generate(model, tokenizer, prompts, max_new_tokens=LIMIT, temperature=1.0)
 
 
+@pytest.mark.slow
 def test_rollout_flags_mark_exactly_the_completions_the_limit_cut(tiny_policy):
     """Rollouts of a random policy over a 49k vocabulary practically never stop by themselves; making a token
     one of them writes midway a stop token ends it there, and only completions without a stop token are flagged
@@ -142,6 +143,7 @@ def test_rollout_flags_mark_exactly_the_completions_the_limit_cut(tiny_policy):
     assert rows[0][:stop_at + 1] == first_row[:stop_at + 1]  # the same greedy path, ended at the stop token
 
 
+@pytest.mark.slow
 def test_grpo_counts_a_stop_token_at_the_limit_as_ended(tiny_policy):
     """What GRPO's reward is given as stop tokens are the policy's own (so the two trainers agree on the limit)."""
     from train.policy import stop_token_ids

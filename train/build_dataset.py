@@ -31,6 +31,7 @@ from train.data_sources import Collected, read_bright, read_corpus, read_plain_r
 from train.dataset import TrainExample, TrainingSet
 from tsqr.bm25 import Index
 from tsqr.bright import DataError
+from tsqr.cli_checks import OneLineParser, run_command, whole_number
 
 
 def resolve_examples(collected: Collected) -> list[TrainExample]:
@@ -164,8 +165,8 @@ def report(training_set: TrainingSet, out: Path) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m train.build_dataset", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser = OneLineParser(prog="python -m train.build_dataset", description=__doc__.split("\n\n")[0],
+                           formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--tongsearch", action="append", default=[], metavar="JSON",
                         help="TongSearch QR's {question: document(s)} JSON")
     parser.add_argument("--jsonl", action="append", default=[], metavar="FILE",
@@ -177,9 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--domain", help="the domain of --bright data to train on")
     parser.add_argument("--bright-documents", nargs="+", default=None, help="corpus files for --bright topics")
     parser.add_argument("--force", action="store_true", help="allow training on a BRIGHT evaluation domain")
-    parser.add_argument("--mine-negatives", type=int, default=0, metavar="K", help="add K BM25-mined negatives")
-    parser.add_argument("--random-negatives", type=int, default=0, metavar="K", help="add K random negatives")
-    parser.add_argument("--heldout", type=int, default=0, metavar="N", help="keep N random queries for evaluation")
+    parser.add_argument("--mine-negatives", type=whole_number(), default=0, metavar="K",
+                        help="add K BM25-mined negatives")
+    parser.add_argument("--random-negatives", type=whole_number(), default=0, metavar="K",
+                        help="add K random negatives")
+    parser.add_argument("--heldout", type=whole_number(), default=0, metavar="N",
+                        help="keep N random queries for evaluation")
     parser.add_argument("--keep-all-documents", action="store_true",
                         help="keep every document read (the full corpus), not only those an example names")
     parser.add_argument("--max-query-chars", type=int, default=16000, help="skip longer queries (as TongSearch)")
@@ -190,18 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    for name in ("mine_negatives", "random_negatives", "heldout"):
-        if getattr(args, name) < 0:
-            print(f"error: --{name.replace('_', '-')} must be >= 0", file=sys.stderr)
-            return 2
-    try:
+
+    def work() -> int:
         training_set = build(args)
-        out = training_set.write(Path(args.out))
-    except (DataError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(report(training_set, out))
-    return 0
+        print(report(training_set, training_set.write(Path(args.out))))
+        return 0
+
+    return run_command(work)
 
 
 if __name__ == "__main__":

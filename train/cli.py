@@ -3,12 +3,18 @@ LoRA, and one flag per field of the trainer's settings dataclass (so a new setti
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from train.policy import LoraSettings
+from tsqr.cli_checks import OneLineParser, run_command
 from tsqr.reward import RewardConfig
+
+
+# What a trainer says on Ctrl-C: what is kept depends on --save-every, and --resume picks it up.
+INTERRUPTED = "interrupted: checkpoints saved so far are in --output; rerun with --resume to continue"
 
 
 @dataclass
@@ -25,8 +31,8 @@ class TrainerRequest:
 
 def trainer_parser(prog: str, doc: str, settings_type: type) -> argparse.ArgumentParser:
     """The argument parser for a trainer whose knobs are the fields of `settings_type` (a dataclass)."""
-    parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=doc)
+    parser = OneLineParser(prog=prog, description=doc.split("\n\n")[0],
+                           formatter_class=argparse.RawDescriptionHelpFormatter, epilog=doc)
     parser.add_argument("--start", default="default", help="default, a .gguf, a checkpoint folder or a hub id")
     parser.add_argument("--data", required=True, help="folder written by python -m train.build_dataset")
     parser.add_argument("--output", required=True, help="checkpoint folder to write")
@@ -54,3 +60,14 @@ def parse_trainer_args(parser: argparse.ArgumentParser, settings_type: type,
     lora = LoraSettings(r=args.pop("lora_r"), alpha=args.pop("lora_alpha"))
     start, data, output, resume = (args.pop(key) for key in ("start", "data", "output", "resume"))
     return TrainerRequest(start, data, output, settings_type(lora=lora, **args), reward_config, resume)
+
+
+def run_trainer(parser: argparse.ArgumentParser, settings_type: type, argv: Sequence[str] | None,
+                train: Callable[[TrainerRequest], Path]) -> int:
+    """A trainer's `main`: parse, train, print where the checkpoint went; bad input (a refused setting, an
+    unreadable file, a ValueError while training) is one line and exit code 2 (tsqr.cli_checks.run_command)."""
+    def work() -> int:
+        print(f"wrote {train(parse_trainer_args(parser, settings_type, argv))}")
+        return 0
+
+    return run_command(work, interrupted=INTERRUPTED)

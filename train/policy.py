@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from tsqr.paths import cache_dir
-from tsqr.reasoner import default_gguf_path, export_model
+from tsqr.export import export_model
+from tsqr.reasoner import default_gguf_path
 from tsqr.reasoner.identity import file_fingerprint
 from tsqr.reasoner.prompts import build_messages
 

@@ -30,7 +30,7 @@ if __name__ == "__main__" and not __package__:
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from train import ppo_math
-from train.cli import parse_trainer_args, trainer_parser
+from train.cli import run_trainer, trainer_parser
 from train.dataset import TrainExample, TrainingSet
 from train.heldout import evaluate_policy
 from train.model_card import CardInfo, write_run_files
@@ -311,15 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        request = parse_trainer_args(build_parser(), PPOSettings, argv)
-        trainer = PPOTrainer(request.start, request.data, request.output, request.settings, request.reward_config,
-                             resume=request.resume)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"wrote {trainer.train()}")
-    return 0
+    return run_trainer(build_parser(), PPOSettings, argv, lambda request: PPOTrainer(
+        request.start, request.data, request.output, request.settings, request.reward_config,
+        resume=request.resume).train())
 
 
 if __name__ == "__main__":

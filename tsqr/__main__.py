@@ -1,4 +1,5 @@
-"""tsqr's command line: evaluate raw vs reasoned BM25 on BRIGHT, reason about queries, build indexes, export models.
+"""tsqr's command line: evaluate raw vs reasoned BM25 on BRIGHT, reason about queries, build indexes, export and
+serve models.
 
 Usage:
     python -m tsqr evaluate --data ../shared/data/bright/anserini-tools --domain biology \
@@ -11,9 +12,11 @@ Usage:
     python -m tsqr export-model default checkpoints/smollm2-start
     python -m tsqr export-gguf checkpoints/grpo-run qr.gguf
     python -m tsqr export-reasonings SmolLM2-135M-Instruct.Q4_1.gguf-llama.cpp-b83433b0 mine.json
+    python -m tsqr serve checkpoints/policy --port 8000     # an OpenAI-compatible server for any model
 
 This module parses arguments and prints; the work is tsqr.evaluate.run (the app's pipeline too), for several
-systems tsqr.evaluate.runner.run_systems, and the reasoner.
+systems tsqr.evaluate.runner.run_systems, the reasoner, tsqr.export and tsqr.serve; tsqr.cli_checks.run_command
+turns bad input into one line and exit code 2.
 tsqr's own modules import no heavy library at import time, so `--help` answers at once.
 """
 from __future__ import annotations
@@ -30,6 +33,7 @@ from tsqr.cli_checks import (
     check_hub_access,
     domain_name,
     output_folder,
+    run_command,
     whole_number,
 )
 from tsqr.composition import COMPOSITIONS, SAMPLE_COMBINATIONS
@@ -43,14 +47,14 @@ from tsqr.evaluate import (
     run,
     summary_rows,
 )
+from tsqr.cli_options import add_generation_arguments, settings_from_args
+from tsqr.export import export_gguf, export_model
 from tsqr.compare import DEFAULT_ALPHA, TESTS, to_terminal
 from tsqr.evaluate.experiment import FRONTIER_FILE, TABLE_FILES
 from tsqr.evaluate.runner import run_systems
 from tsqr.evaluate.systems import expand_systems, load_systems_file
 from tsqr.fusion import FUSION_METHODS
-from tsqr.reasoner import ReasonerError, ReasoningCache, export_model, load_reasoner
-from tsqr.reasoner.cli_options import add_generation_arguments, positive_int, settings_from_args
-from tsqr.reasoner.gguf_export import export_gguf
+from tsqr.reasoner import ReasoningCache, load_reasoner
 from tsqr.reasoner.hardware import hardware
 from tsqr.reasonings import export_cache
 from tsqr.retrieval.spec import add_query_instruction_argument
@@ -106,7 +110,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                                    source_model=args.reasoning_model, samples=args.samples)
     reports, files = [], ()
     events = run(_sources(args), plan, config, limit=args.limit, out_dir=Path(args.out) if args.out else None,
-                 price_per_mtok=args.price_per_mtok, hardware=hardware() if plan.model else "",
+                 price_per_mtok=args.price_per_mtok, hardware=hardware,
                  progress_bars=True)
     for event in events:
         _print_event(event)
@@ -135,7 +139,7 @@ def _evaluate_systems(args: argparse.Namespace) -> int:
     events = run_systems(_sources(args), systems, baseline=args.baseline, test=args.test or "t",
                          alpha=DEFAULT_ALPHA if args.alpha is None else args.alpha, limit=args.limit,
                          out_dir=Path(args.out) if args.out else None, price_per_mtok=args.price_per_mtok,
-                         hardware=hardware() if any(s.plan.model for s in systems) else "", progress_bars=True)
+                         hardware=hardware, progress_bars=True)
     experiment = None
     for event in events:
         _print_event(event)
@@ -177,7 +181,6 @@ def cmd_export_model(args: argparse.Namespace) -> int:
 
 
 def cmd_export_gguf(args: argparse.Namespace) -> int:
-
     written = export_gguf(Path(args.checkpoint), Path(args.destination), args.type, args.tokenizer_pre)
     print(f"wrote {written} ({written.stat().st_size / 2**20:.0f} MiB, {args.type}): "
           f"python -m tsqr reason --model {written} \"...\"")
@@ -189,6 +192,12 @@ def cmd_export_reasonings(args: argparse.Namespace) -> int:
     count = export_cache(cache, Path(args.destination), template=args.template, setting=args.setting)
     print(f"wrote {count} reasonings from {cache.path} to {args.destination}")
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from tsqr.serve.server import serve
+
+    return serve(args.model, settings_from_args(args), args.host, args.port)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -212,9 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="how the reasoning meets BM25: replace the query (the paper, the default), concat "
                                "(query + reasoning, as query2doc), fuse (reciprocal-rank fusion of the raw and "
                                "reasoning runs); repeat it to compare modes")
-    evaluate.add_argument("--repeat", type=positive_int, default=1,
+    evaluate.add_argument("--repeat", type=whole_number(1), default=1,
                           help="times the query is repeated in concat mode")
-    evaluate.add_argument("--limit", type=whole_number, default=0, help="only the first N queries of each domain")
+    evaluate.add_argument("--limit", type=whole_number(), default=0, help="only the first N queries of each domain")
     evaluate.add_argument("--out", type=output_folder, default=None,
                           help="folder for results.json, CSVs and TREC runs (without it nothing is written but "
                                "the caches)")
@@ -277,23 +286,26 @@ def build_parser() -> argparse.ArgumentParser:
     reasonings.add_argument("--setting", help="only reasonings made with this setting (model, template and "
                                               "generation settings; a cache holding several lists their IDs)")
     reasonings.set_defaults(func=cmd_export_reasonings)
+
+    server = commands.add_parser("serve", help="serve a model over an OpenAI-compatible chat-completions API "
+                                               "(what --reasoned/--model http://... reads)")
+    server.add_argument("model", help='"default", a hub id, a folder or a .gguf (prefix transformers: or llamacpp: '
+                                      "to choose the backend)")
+    server.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to accept other machines")
+    server.add_argument("--port", type=whole_number(), default=8000, help="0 picks a free port (printed at start)")
+    add_generation_arguments(server, samples=False)
+    server.set_defaults(func=cmd_serve)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
+
+    def work() -> int:
         check_hub_access(args)
         return args.func(args)
-    except RecursionError:
-        print("error: input nested too deeply to process (more than Python's recursion limit)", file=sys.stderr)
-        return 2
-    except (ValueError, ReasonerError, FileNotFoundError, FileExistsError, ConnectionError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: finished reasonings are in the cache; rerun to resume", file=sys.stderr)
-        return 130
+
+    return run_command(work, interrupted="interrupted: finished reasonings are in the cache; rerun to resume")
 
 
 if __name__ == "__main__":

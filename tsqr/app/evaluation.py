@@ -151,7 +151,7 @@ class EvaluationJob:
         self._uploads_left = 1 if choice.files else 0
         pooled = in_turn(EVALUATION_TURNS, on_gpu(reason_pooled))  # each chunk takes a turn; loading does not
         events = run(domain_sources(choice), plan, self.config, limit=choice.limit, out_dir=self.out_dir,
-                     index_for=self._index, retriever_for=self._retriever, open_reasoner=POOL.lease, hardware=hardware() if plan.model else "",
+                     index_for=self._index, retriever_for=self._retriever, open_reasoner=POOL.lease, hardware=hardware,
                      reason_chunk=lambda _reasoner, queries: pooled(plan.model, plan.settings, queries))
         try:
             for event in events:

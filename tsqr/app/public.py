@@ -20,7 +20,7 @@ Variables (read once, when the app starts):
     TSQR_PUBLIC        "1" forces public mode (e.g. behind a reverse proxy on loopback)
     TSQR_MODELS        comma list of the models a public app offers; default "default,none"
     TSQR_HUB_DOMAINS   comma list of BRIGHT domains a public app may load from the hub, "all", or "" for none;
-                       default all 12 when the hub is reachable, none when HF_HUB_OFFLINE=1
+                       default all 12, none when the hub is offline (tsqr.hub: HF_HUB_OFFLINE=1)
     TSQR_MAX_QUERY_CHARS  longest query searched and reasoned about, in characters; default 4000
     TSQR_MAX_MODEL_QUEUE  most searches waiting for (or holding) the model at once; one more is told at once to try
                           again; default 8 (every mode)
@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 from tsqr.app.models import MODEL_ENV
 from tsqr.bright import BRIGHT_DOMAINS
+from tsqr.hub import hub_offline
 
 PUBLIC_ENV, MODELS_ENV, HUB_DOMAINS_ENV, MAX_QUERY_ENV = (
     "TSQR_PUBLIC", "TSQR_MODELS", "TSQR_HUB_DOMAINS", "TSQR_MAX_QUERY_CHARS")
@@ -142,7 +143,7 @@ def _names(value: str) -> tuple[str, ...]:
 
 def _hub_domains(env: Mapping[str, str], known: Sequence[str]) -> tuple[str, ...]:
     if HUB_DOMAINS_ENV not in env:
-        return () if env.get("HF_HUB_OFFLINE", "").strip() == "1" else tuple(known)
+        return () if hub_offline(env) else tuple(known)
     value = env[HUB_DOMAINS_ENV].strip()
     if value.lower() == "all":
         return tuple(known)

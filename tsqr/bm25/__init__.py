@@ -10,7 +10,16 @@ Modules, each readable alone: `tokenizer` (Lucene's StandardTokenizer), `analysi
 the scorings), `store` (the on-disk format and the corpus key).
 """
 from tsqr.bm25.analysis import Analyzer
-from tsqr.bm25.index import DEFAULT_B, DEFAULT_K1, SCORINGS, Index, default_analyzer, load_or_build, rank_indices
+from tsqr.bm25.index import (
+    DEFAULT_B,
+    DEFAULT_K1,
+    SCORINGS,
+    Index,
+    Positions,
+    default_analyzer,
+    load_or_build,
+    rank_indices,
+)
 
-__all__ = ["Analyzer", "DEFAULT_B", "DEFAULT_K1", "Index", "SCORINGS", "default_analyzer", "load_or_build",
-           "rank_indices"]
+__all__ = ["Analyzer", "DEFAULT_B", "DEFAULT_K1", "Index", "Positions", "SCORINGS", "default_analyzer",
+           "load_or_build", "rank_indices"]

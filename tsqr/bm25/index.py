@@ -115,6 +115,19 @@ def rank_indices(scores: np.ndarray, k: int, excluded: np.ndarray | None = None)
     return chosen[np.argsort(-scores[chosen], kind="stable")]
 
 
+class Positions:
+    """Document id -> corpus position, for turning exclusion lists into the positions `rank_indices` takes."""
+
+    def __init__(self, doc_ids: Sequence[str]) -> None:
+        self._positions = {doc_id: position for position, doc_id in enumerate(doc_ids)}
+
+    def excluded(self, exclude: Iterable[str]) -> np.ndarray:
+        """Positions of the known ids in `exclude` (a lone string counts as one id; unknown ids are ignored)."""
+        if isinstance(exclude, str):
+            exclude = [exclude]
+        return np.array([self._positions[d] for d in exclude if d in self._positions], dtype=np.int64)
+
+
 class Index:
     """A BM25 index over a fixed corpus. Build with `Index.build`, `Index.from_tokens` or `load_or_build`.
 
@@ -138,7 +151,7 @@ class Index:
         self.analyzer_fingerprint = analyzer.fingerprint if analyzer is not None else analyzer_fingerprint
         self.loaded_from: Path | None = None
         self.corpus_key = ""  # tsqr.bm25.store.corpus_key of the documents, for indexes built from documents
-        self._positions = {doc_id: position for position, doc_id in enumerate(self.doc_ids)}
+        self._positions = Positions(self.doc_ids)
         self._term_ids = {term: term_id for term_id, term in enumerate(counts.vocabulary)}
         self.avgdl = int(counts.doc_lengths.sum()) / counts.n_docs
         self.idf = _idf(counts.document_frequencies, counts.n_docs)
@@ -233,17 +246,12 @@ class Index:
         return self._okapi
 
     # ----------------------------------------------------------------------------------------------- searching
-    def _excluded_positions(self, exclude: Iterable[str]) -> np.ndarray:
-        if isinstance(exclude, str):
-            exclude = [exclude]
-        return np.array([self._positions[d] for d in exclude if d in self._positions], dtype=np.int64)
-
     def search(self, query: str | Sequence[str], k: int = 1000, exclude: Iterable[str] = (),
                scoring: str = "bright") -> list[Hit]:
         """The k best documents for `query`, best first, never one of `exclude` (unknown ids are ignored)."""
         _check_k(k)
         scores = self.scores(query, scoring)
-        order = rank_indices(scores, k, self._excluded_positions(exclude))
+        order = rank_indices(scores, k, self._positions.excluded(exclude))
         return [Hit(self.doc_ids[i], score) for i, score in zip(order.tolist(), scores[order].tolist())]
 
     def search_many(self, queries: Sequence[str | Sequence[str]], k: int = 1000,

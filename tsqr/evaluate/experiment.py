@@ -21,9 +21,10 @@ from tsqr.compare import CORRECTION, DEFAULT_ALPHA, MeasureTable, SystemCost, co
 from tsqr.compare.frontier import frontier_figure, frontier_points, write_chart
 from tsqr.compare.stats import check_alpha, check_test
 from tsqr.compare.tables import to_latex, to_markdown, write_csv
-from tsqr.evaluate.results import HEADLINE_MEASURES, RESULTS_FILE, cost_summary, output_path
+from tsqr.evaluate.results import HEADLINE_MEASURES, RESULTS_FILE, cost_summary
 from tsqr.evaluate.runs import SystemRun
 from tsqr.evaluate.systems import System
+from tsqr.paths import inside
 
 RESULTS_FORMAT = "tsqr-comparison/1"
 TABLE_FILES = ("table.md", "table.tex", "table.csv")
@@ -122,7 +123,7 @@ def write_experiment(experiment: Experiment, out_dir: Path,
                      table_measures: Sequence[str] = HEADLINE_MEASURES) -> list[Path]:
     """results.json, the tables (Markdown, LaTeX, CSV) and the frontier chart; the paths written."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = output_path(out_dir, RESULTS_FILE)
+    path = inside(out_dir, RESULTS_FILE)
     path.write_text(json.dumps(experiment_document(experiment), indent=1, ensure_ascii=False))
     written = [path]
     tables = experiment.tables(table_measures)
@@ -130,11 +131,11 @@ def write_experiment(experiment: Experiment, out_dir: Path,
         return written
     costs, price = experiment.costs(), experiment.price_per_mtok
     md, tex, csv_name = TABLE_FILES
-    output_path(out_dir, md).write_text(to_markdown(tables, costs, price), encoding="utf-8")
-    output_path(out_dir, tex).write_text(to_latex(tables, costs, price), encoding="utf-8")
-    written += [output_path(out_dir, md), output_path(out_dir, tex), write_csv(tables, output_path(out_dir, csv_name))]
+    inside(out_dir, md).write_text(to_markdown(tables, costs, price), encoding="utf-8")
+    inside(out_dir, tex).write_text(to_latex(tables, costs, price), encoding="utf-8")
+    written += [inside(out_dir, md), inside(out_dir, tex), write_csv(tables, inside(out_dir, csv_name))]
     frontier = next((t for t in tables if t.measure == FRONTIER_MEASURE), tables[0])
     points, unknown = frontier_points(frontier, costs)
     written.append(write_chart(frontier_figure(points, frontier.measure, unknown=unknown),
-                               output_path(out_dir, FRONTIER_FILE)))
+                               inside(out_dir, FRONTIER_FILE)))
     return written

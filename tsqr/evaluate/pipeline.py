@@ -120,17 +120,21 @@ def load_domains(sources: Sequence[DomainSource], limit: int = 0, *, progress: b
         yield domain
 
 
-def _cost(reasonings: Sequence[Reasoning], hardware: str) -> ReasoningCost:
+def _cost(reasonings: Sequence[Reasoning], hardware: Callable[[], str] | None) -> ReasoningCost:
+    """What the reasonings cost; the hardware is named only when a model wrote them (now or into the cache):
+    naming it imports torch, which a run without a model (the "none" reasoner) never needs."""
+    written = any(r.cached or r.new_tokens for r in reasonings)
     return ReasoningCost(reasonings=len(reasonings), new_tokens=sum(r.new_tokens for r in reasonings),
                          seconds=sum(r.seconds for r in reasonings),
-                         from_cache=sum(1 for r in reasonings if r.cached), hardware=hardware)
+                         from_cache=sum(1 for r in reasonings if r.cached),
+                         hardware=hardware() if hardware is not None and written else "")
 
 
 class _Run:
     """The state of one run: how far it is, the open reasoner, the finished reports."""
 
     def __init__(self, plan: ReasoningPlan, total: int, open_reasoner: OpenReasoner, reason_chunk: ReasonChunk,
-                 hardware: str, stack: contextlib.ExitStack) -> None:
+                 hardware: Callable[[], str] | None, stack: contextlib.ExitStack) -> None:
         self.plan, self.total = plan, max(1, total)
         self.open_reasoner, self.reason_chunk, self.hardware = open_reasoner, reason_chunk, hardware
         self.stack = stack
@@ -210,7 +214,7 @@ def run(
     retriever_for: RetrieverFor = build_retriever_for,
     open_reasoner: OpenReasoner | None = None,
     reason_chunk: ReasonChunk | None = None,
-    hardware: str = "",
+    hardware: Callable[[], str] | None = None,
     progress_bars: bool = False,
 ) -> Iterator[Progress]:
     """Evaluate every source, yielding Progress; a finished domain's event carries its report and, with `out_dir`,
@@ -219,7 +223,7 @@ def run(
 
     `index_for`, `retriever_for`, `open_reasoner` and `reason_chunk` let the app share indexes and retrievers
     between sessions, lease models from its pool and run generation on ZeroGPU; the defaults are what a single
-    process wants.
+    process wants. `hardware` names where generation runs, for the cost (asked only once a model has written).
     """
     reports: list[DomainReport] = []
     with contextlib.ExitStack() as stack:

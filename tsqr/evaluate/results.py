@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tsqr.evaluate.scoring import DomainReport, ReasoningCost
+from tsqr.paths import inside
 from tsqr.trec import write_run
 
 HEADLINE_MEASURES = ("nDCG@10", "R@100")
@@ -130,31 +131,22 @@ def results_document(reports: Sequence[DomainReport], price_per_mtok: float | No
     }
 
 
-def output_path(out_dir: Path, name: str) -> Path:
-    """`out_dir / name`, refusing any name that would land outside `out_dir` (a domain name is user input)."""
-    folder = out_dir.resolve()
-    path = (folder / name).resolve()
-    if path.parent != folder:
-        raise ValueError(f"output name {name!r} would be written outside {out_dir}")
-    return path
-
-
 def write_outputs(reports: Sequence[DomainReport], out_dir: Path, price_per_mtok: float | None = None) -> list[Path]:
     """Write results.json, per_query.csv, summary.csv and one TREC run per domain and side; the paths written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    path = output_path(out_dir, RESULTS_FILE)
+    path = inside(out_dir, RESULTS_FILE)
     path.write_text(json.dumps(results_document(reports, price_per_mtok), indent=1, ensure_ascii=False))
     written.append(path)
 
-    path = output_path(out_dir, "summary.csv")
+    path = inside(out_dir, "summary.csv")
     measures = reports[0].config.measures if reports else HEADLINE_MEASURES
     write_csv(path, ["domain", "retriever", "queries", "measure", "raw", "reasoned", "delta"],
               ([row.domain, row.retriever, row.queries, row.measure, row.raw, row.reasoned, row.delta]
                for row in summary_rows(reports, measures=measures)))
     written.append(path)
 
-    path = output_path(out_dir, "per_query.csv")
+    path = inside(out_dir, "per_query.csv")
     write_csv(path, ["domain", "side", "query_id", "measure", "value"],
               ([rep.domain, side.name, qid, measure, value]
                for rep in reports for side in rep.sides
@@ -163,7 +155,7 @@ def write_outputs(reports: Sequence[DomainReport], out_dir: Path, price_per_mtok
 
     for rep in reports:
         for side in rep.sides:
-            path = output_path(out_dir, f"{rep.domain}.{side.name}.trec")
+            path = inside(out_dir, f"{rep.domain}.{side.name}.trec")
             write_run(side.run, path, tag=f"tsqr-{side.name}")
             written.append(path)
     return written

@@ -79,7 +79,7 @@ def run_systems(
     retriever_for: RetrieverFor = build_retriever_for,
     open_reasoner: OpenReasoner | None = None,
     reason_chunk: ReasonChunk | None = None,
-    hardware: str = "",
+    hardware: Callable[[], str] | None = None,
     progress_bars: bool = False,
 ) -> Iterator[Progress]:
     """Evaluate every system on every source, yielding Progress; each finished (system, domain) comes as

@@ -8,28 +8,27 @@ Usage:
 
 Modules: `prompts` (templates), `settings` (GenerationSettings), `base` (the interface and shared
 batching/caching), `cache` (JSONL cache), `identity` (weights fingerprints), one `backend_*` module per backend
-(transformers, llama.cpp, OpenAI-compatible server, none), `loading` (spec -> reasoner), `export` (checkpoint
-writer for train/), `serve` (OpenAI-compatible server). The server client's parts: `window` (requests in
-flight), `endpoints` (replica choice and failure counts), `http_transport` (keep-alive HTTP); `simulate` is a
-loopback stand-in for a continuous-batching engine, `cli_options` the command line's generation flags.
-Importing this package loads no model library.
+(transformers, llama.cpp, OpenAI-compatible server, none), `loading` (spec -> reasoner), `hub_gguf` (GGUF
+files from the hub). The server client's parts: `window` (requests in flight), `endpoints` (replica choice and
+failure counts), `http_transport` (keep-alive HTTP). Serving a model is tsqr.serve's job, exporting one
+tsqr.export's. Importing this package loads no model library.
 """
 from tsqr.reasoner.base import (
     Completion,
     ContextTruncationWarning,
     GeneratingReasoner,
+    ModelNotFoundError,
     Reasoner,
     ReasonerError,
 )
 from tsqr.reasoner.cache import CacheRow, ReasoningCache, reasoning_key
-from tsqr.reasoner.export import export_model
-from tsqr.reasoner.loading import ModelNotFoundError, default_gguf_path, load_reasoner, reason_queries, resolve_spec
+from tsqr.reasoner.loading import default_gguf_path, load_reasoner, reason_queries, resolve_spec
 from tsqr.reasoner.prompts import TEMPLATES, PromptTemplate, build_messages, get_template
 from tsqr.reasoner.settings import GenerationSettings
 
 __all__ = [
     "CacheRow", "Completion", "ContextTruncationWarning", "GeneratingReasoner", "GenerationSettings",
     "ModelNotFoundError", "PromptTemplate", "Reasoner", "ReasonerError", "ReasoningCache", "TEMPLATES",
-    "build_messages", "default_gguf_path", "export_model", "get_template", "load_reasoner",
+    "build_messages", "default_gguf_path", "get_template", "load_reasoner",
     "reason_queries", "reasoning_key", "resolve_spec",
 ]

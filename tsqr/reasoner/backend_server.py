@@ -1,5 +1,5 @@
 """The server backend: reason through OpenAI-compatible chat-completions servers (vLLM, SGLang, TGI, llama.cpp's
-llama-server, or `python -m tsqr.reasoner.serve`), one or several replicas of one model.
+llama-server, or `python -m tsqr serve`), one or several replicas of one model.
 
 Usage:
     reasoner = ServerReasoner("http://127.0.0.1:8000/v1")          # model: the server's first /v1/models entry
@@ -198,7 +198,7 @@ class ServerReasoner(GeneratingReasoner):
                 raise ReasonerError(f"server {url} lists no models at /v1/models")
             return ids
         raise ServerUnavailableError(f"listing models at {url} failed after {attempts} attempt(s): {last}. "
-                                     "Is the server running? Start one with `python -m tsqr.reasoner.serve MODEL`.")
+                                     "Is the server running? Start one with `python -m tsqr serve MODEL`.")
 
     # -- transport -------------------------------------------------------------------------------------------
     def _acquired(self, what: str, attempt_once: Callable[[str], T]) -> tuple[Endpoint, T]:
@@ -225,7 +225,7 @@ class ServerReasoner(GeneratingReasoner):
             tried.append(endpoint.url)
         raise ServerUnavailableError(
             f"{what} failed after {attempts} attempt(s) (timeout {self.settings.request_timeout:g} s each): "
-            f"{'; '.join(failures)}. Is the server running? Start one with `python -m tsqr.reasoner.serve MODEL`.")
+            f"{'; '.join(failures)}. Is the server running? Start one with `python -m tsqr serve MODEL`.")
 
     def _call(self, what: str, attempt_once: Callable[[str], T]) -> T:
         endpoint, result = self._acquired(what, attempt_once)

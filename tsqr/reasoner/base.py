@@ -12,7 +12,7 @@ conversation); `GeneratingReasoner` does the rest once, so every backend caches,
 rejects bad queries the same way. How the work is scheduled is one overridable method, `generate`: batches of
 `batch_size` in `batch_order` for local models, a sliding window of requests for servers; either way each
 reasoning is cached the moment it is handed back. The message-level methods are public because
-`tsqr.reasoner.serve` exposes them over HTTP.
+`tsqr.serve.server` exposes them over HTTP.
 """
 from __future__ import annotations
 
@@ -37,6 +37,10 @@ ProgressCallback = Callable[[int, int], None]
 
 class ReasonerError(RuntimeError):
     """A reasoner could not be loaded or could not answer; the message says what was tried."""
+
+
+class ModelNotFoundError(ReasonerError, FileNotFoundError):
+    """No model behind a spec; the message lists every interpretation that was tried."""
 
 
 class ContextTruncationWarning(UserWarning):

@@ -12,7 +12,7 @@ Usage:
     transport.close()
 
 Why not httpx: with a few hundred threads sharing one httpx.Client it was the bottleneck. Measured here on 2
-shared cores (256 requests, each held 1 s by tsqr.reasoner.simulate over 4 endpoints): httpx took 5.9-6.3 s
+shared cores (256 requests, each held 1 s by tsqr.serve.simulate over 4 endpoints): httpx took 5.9-6.3 s
 (and one run failed with "Bad file descriptor"), the standard library 1.2 s. A window of 64 requests per
 endpoint is the whole point of the server backend, so the transport is the standard library's: one connection
 per request in flight, kept alive and reused after.

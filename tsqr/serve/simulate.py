@@ -1,7 +1,7 @@
 """A loopback stand-in for a continuous-batching inference server (vLLM, SGLang, TGI): OpenAI-compatible, no model.
 
 Usage:
-    python -m tsqr.reasoner.simulate --latency uniform:1:4 --capacity 64 --port 8001
+    python -m tsqr.serve.simulate --latency uniform:1:4 --capacity 64 --port 8001
     python -m tsqr evaluate ... --reasoned http://127.0.0.1:8001/v1 --concurrency 64
 
     with Simulator(latency=Latency.parse("uniform:0.05:0.2"), capacity=8) as sim:
@@ -268,7 +268,7 @@ def _handler(sim: Simulator) -> type[BaseHTTPRequestHandler]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tsqr.reasoner.simulate", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tsqr.serve.simulate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--latency", default="uniform:1:4", help="fixed:S, uniform:LOW:HIGH, lognormal:MEDIAN:SIGMA")
     parser.add_argument("--capacity", type=int, default=64, help="requests served at once; the rest wait")
     parser.add_argument("--model", default="simulated-model", help="the id /v1/models lists")
