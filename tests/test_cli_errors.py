@@ -136,3 +136,20 @@ def test_without_the_embedded_model_the_error_names_the_command_that_installs_it
     last = result.stderr.strip().splitlines()[-1]  # evaluate finds out once its data is indexed
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert last.startswith("error: ") and f"`{DEFAULT_INSTALL_COMMAND}`" in last
+
+
+@pytest.mark.parametrize("variable, value, expected", [
+    ("TSQR_MAX_UNPACKED_MB", "abc", "TSQR_MAX_UNPACKED_MB='abc': expected a number >= 0"),
+    ("TSQR_MAX_DOCUMENTS", "1.5", "TSQR_MAX_DOCUMENTS='1.5': expected a whole number >= 1"),
+    ("TSQR_CACHE", "a-file", "is a file, not a folder: point TSQR_CACHE at a folder"),
+])
+def test_a_bad_variable_is_one_line_before_anything_is_loaded(tmp_path, variable, value, expected):
+    """Every cap and the cache folder are checked as the command starts (tsqr.limits.check_environment): before
+    this, a file as TSQR_CACHE was found only after the data had been loaded."""
+    if variable == "TSQR_CACHE":
+        value = str(tmp_path / value)
+        Path(value).write_text("not a folder")
+    result = tsqr("evaluate", "--data", "demo", "--domain", "demo", "--out", str(tmp_path / "out"),
+                  env={**os.environ, variable: value})
+    assert_one_line_error(result, expected)
+    assert result.stdout == "" and not (tmp_path / "out").exists()
