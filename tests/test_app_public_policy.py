@@ -94,7 +94,7 @@ def test_the_app_handlers_check_the_policy_themselves(monkeypatch):
     call reaches them, they refuse what the host does not offer before touching a model, a URL or a path."""
     import app
 
-    monkeypatch.setattr(app, "POLICY", host_policy("0.0.0.0", {"TSQR_HUB_DOMAINS": ""}))
+    monkeypatch.setattr(app.HOST, "policy", host_policy("0.0.0.0", {"TSQR_HUB_DOMAINS": ""}))
     *_, (reasoning, info, _, raw, _) = app.search("why does ice float", app.DEMO_ID, "/root", 16, 10, "bright")
     assert "model '/root' is not offered by this public server" in info and reasoning == ""
     for model, hub in (("http://127.0.0.1:9/v1", []), ("none", ["biology"])):
@@ -107,7 +107,7 @@ def test_a_long_typed_query_is_cut_but_a_corpus_example_is_searched_whole(monkey
     """BRIGHT has queries of 19k characters: a picked example stays whole (and judged); typed text is cut."""
     import app
 
-    monkeypatch.setattr(app, "POLICY", host_policy("127.0.0.1", {"TSQR_MAX_QUERY_CHARS": "50"}))
+    monkeypatch.setattr(app.HOST, "policy", host_policy("127.0.0.1", {"TSQR_MAX_QUERY_CHARS": "50"}))
     example = max(app.STORE.get(app.DEMO_ID).domain.examples, key=lambda ex: len(ex.query))
     assert len(example.query) > 50
     *_, (reasoning, info, _, raw, _) = app.search(example.query, app.DEMO_ID, "none", 16, 10, "bright")
