@@ -21,6 +21,8 @@ from typing import NamedTuple, NoReturn
 
 import pytest
 
+from tsqr.reasoner import GenerationSettings
+
 # Nothing in the suite may reach a hub: weights and data come from the project, a package or ../shared. Forced,
 # not defaulted: a shell that exported HF_HUB_OFFLINE=0 must not send the suite online.
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -111,3 +113,41 @@ def exported_default(tmp_path_factory: pytest.TempPathFactory) -> ExportedDefaul
     with contextlib.redirect_stdout(printed):
         exit_code = main(["export-model", "default", str(folder)])
     return ExportedDefault(folder, exit_code, printed.getvalue())
+
+
+# -- the tiny random Llama of test_reasoner_tiny and test_serve_server ---------------------------------------
+TINY_QUERIES = ["why is the sky blue", "tides", "sourdough starter smells like nail polish remover, why?", "the moon"]
+TINY_CHAT_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+                      "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+# threads=1: outputs compared for equality come from reasoners loaded at different times, and a thread count
+# that followed the load average would let their floating-point sums differ.
+TINY_SETTINGS = GenerationSettings(max_new_tokens=12, batch_size=4, repetition_penalty=1.1, threads=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer Llama with a byte-level BPE tokenizer trained here, saved like any checkpoint (no hub): built
+    once for the session, read by test_reasoner_tiny (the transformers backend) and test_serve_server."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    corpus = [" ".join(TINY_QUERIES), "the ocean rises and falls twice a day", "acetone ethyl acetate yeast"] * 3
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.train_from_iterator(corpus, trainers.BpeTrainer(
+        vocab_size=400, special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                                        clean_up_tokenization_spaces=False)
+    tokenizer.chat_template = TINY_CHAT_TEMPLATE
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                         initializer_range=0.5, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id, bos_token_id=None)
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -7,18 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_app_live import CHROMIUM, CHROMIUM_ARGS, DEMO_DIR, screenshot_path
-
-
-@pytest.fixture(scope="module")
-def served():
-    import app
-
-    if app.DEMO_ID is None:
-        pytest.skip(f"the bundled demo corpus is missing: {app.DEMO_NOTE}")
-    _, local_url, _ = app.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
-    yield app, local_url
-    app.demo.close()
+from test_app_live import CHROMIUM, CHROMIUM_ARGS, DEMO_DIR, screenshot_path, served  # noqa: F401 (a fixture)
 
 
 @pytest.mark.slow

@@ -1,6 +1,6 @@
 """What the app does for a public host beyond its policy: Gradio's cache in a folder of the app's own, emptied at
 start-up; ids cut for display (escaped still); the cache state of a reasoning not shown in public mode; uploaded
-queries cut to the query bound before any reasoning. (The same through the running app: test_app_public.py.)"""
+queries cut to the query bound before any reasoning. (The same through the running app: test_app_public_live.py.)"""
 from __future__ import annotations
 
 import json

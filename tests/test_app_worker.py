@@ -1,7 +1,7 @@
 """A visitor's corpus indexed and embedded in a worker process (tsqr.app.worker): the same index as in-process,
 killed past its time budget with one line naming the variable, a dense request over the document cap refused,
 and a refusal remembered by the store so a later search is told at once. (Through the running app, that this
-work no longer stalls other visitors: test_app_public.py.)"""
+work no longer stalls other visitors: test_app_public_live.py.)"""
 from __future__ import annotations
 
 import time

@@ -43,14 +43,14 @@ def one_line(error: BaseException) -> str:
 
 
 def run_command(work: Callable[[], int], *, interrupted: str = "interrupted") -> int:
-    """Run an entry point's work: its exit code, or 2 with one line on stderr for input the user can fix, or 130
-    with `interrupted` on Ctrl-C. Anything else is a bug and keeps its traceback."""
+    """Run an entry point's work: its exit code, or 2 with "error: <message>" on stderr for input the user can fix
+    (no traceback), or 130 with `interrupted` on Ctrl-C. Anything else is a bug and keeps its traceback."""
     try:
         return work()
     except RecursionError:
         message = "input nested too deeply to process (more than Python's recursion limit)"
     except (ValueError, OSError, ReasonerError) as error:  # DataError is a ValueError; hub failures are OSErrors
-        message = one_line(error)
+        message = str(error).strip() or type(error).__name__  # as written: a message may list choices below it
     except KeyboardInterrupt:
         print(interrupted, file=sys.stderr)
         return 130

@@ -28,6 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from tsqr.bright import BRIGHT_DOMAINS
+from tsqr.hub import hub_offline
 from tsqr.paths import cache_dir
 from tsqr.reasonings import ReasoningSource, load_bright_reasonings, load_tongsearch_json
 
@@ -97,12 +98,6 @@ RELEASED: dict[str, Released] = {source.name: source for source in (
 )}
 
 
-def offline() -> bool:
-    """True when the hub (and so any download) is off limits: HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE set."""
-    return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-               for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -136,7 +131,7 @@ def fetch(source: Released, domain: str | None = None) -> Path:
     path, url = source.cached_path(domain), source.url_for(domain)
     with _fetching:
         if not path.is_file():
-            if offline():
+            if hub_offline():  # the hub's rule forbids this download too
                 raise ReleasedUnavailable(f"{source.label}: not in tsqr's cache and HF_HUB_OFFLINE is set, so {url} "
                                           "is not fetched")
             try:

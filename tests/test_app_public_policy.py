@@ -1,5 +1,5 @@
 """The host's policy: when public mode is on, what a public app offers, and that a refusal tells a visitor
-nothing about the server. (The same checks through the running app are in test_app_public.py.)"""
+nothing about the server. (The same checks through the running app are in test_app_public_live.py.)"""
 from __future__ import annotations
 
 import pytest
