@@ -182,7 +182,7 @@ def _evaluate_tab(session_ids: gr.State, search_corpus: gr.Dropdown) -> None:
     status = gr.Markdown(min_height=60, elem_id="evaluate-status")
     table = gr.Dataframe(headers=SUMMARY_HEADERS, label="Summary (x100)",
                          interactive=False, elem_id="evaluate-summary")
-    with gr.Row():
+    with gr.Row(elem_id="evaluate-charts"):
         bars, scatter, histogram = gr.Plot(label="Per domain"), gr.Plot(label="Per query"), gr.Plot(label="Deltas")
     with gr.Row():
         gained, lost = gr.HTML(), gr.HTML()

@@ -7,18 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_app_live import CHROMIUM, CHROMIUM_ARGS, DEMO_DIR, screenshot_path
-
-
-@pytest.fixture(scope="module")
-def served():
-    import app
-
-    if app.DEMO_ID is None:
-        pytest.skip(f"the bundled demo corpus is missing: {app.DEMO_NOTE}")
-    _, local_url, _ = app.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
-    yield app, local_url
-    app.demo.close()
+from test_app_live import CHROMIUM, CHROMIUM_ARGS, DEMO_DIR, screenshot_path, served  # noqa: F401 (a fixture)
 
 
 @pytest.mark.slow
@@ -51,9 +40,11 @@ def test_comparison_of_three_systems_and_two_retrievers_in_a_real_browser(served
                 expect(table).to_contain_text(label)
             expect(table).to_contain_text("↑")                       # the human reasoning is far above raw
             page.locator("#compare-scatter").scroll_into_view_if_needed()
+            # Plotly draws in the browser after the finished update arrives (over 10 s on a loaded machine): a bound
+            # on that drawing, not a sleep. The screenshot comes once both charts are there.
+            expect(page.locator("#compare-frontier .js-plotly-plot")).to_have_count(1, timeout=60_000)
+            expect(page.locator("#compare-scatter .js-plotly-plot")).to_have_count(1, timeout=60_000)
             page.screenshot(path=str(screenshot), full_page=True)
-            expect(page.locator("#compare-frontier .js-plotly-plot")).to_have_count(1)
-            expect(page.locator("#compare-scatter .js-plotly-plot")).to_have_count(1)
         finally:
             browser.close()
     assert screenshot.stat().st_size > 10_000

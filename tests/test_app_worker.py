@@ -71,6 +71,7 @@ def test_the_store_indexes_uploads_in_the_worker_and_remembers_a_refusal(tmp_pat
     assert store.index(pinned.id, progress=False).loaded_from is None  # the host's own: built here, in-process
 
 
+@pytest.mark.slow
 def test_the_embedding_worker_reports_its_count_to_the_waiting_visitor():
     """The child writes "done total" after each batch; the parent relays it, and always hears the last one."""
     documents = [Document(f"d{n}", f"note {n} about tides, bread and ice") for n in range(70)]

@@ -182,6 +182,26 @@ def test_a_server_that_accepts_and_never_answers_fails_fast():
     assert "\n" not in str(raised.value)
 
 
+
+def test_the_host_sets_the_probe_limit_and_a_bad_value_is_refused_naming_it(monkeypatch):
+    from tsqr.reasoner.backend_server import PROBE_TIMEOUT_ENV, probe_timeout
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: [held.append(listener.accept()[0]) for _ in range(4)], daemon=True).start()
+    monkeypatch.setenv(PROBE_TIMEOUT_ENV, "0.5")
+    try:
+        with pytest.raises(ServerUnavailableError, match=r"no answer to GET /v1/models within 0\.5 s"):
+            load_reasoner(f"http://127.0.0.1:{listener.getsockname()[1]}/v1", GenerationSettings(), cache=False)
+    finally:
+        listener.close()
+        for connection in held:
+            connection.close()
+    for bad in ("0", "-1", "soon", "inf", "nan"):
+        monkeypatch.setenv(PROBE_TIMEOUT_ENV, bad)
+        with pytest.raises(ValueError, match=f"{PROBE_TIMEOUT_ENV}=.*seconds > 0"):
+            probe_timeout()
+
 class SecretHandler(BaseHTTPRequestHandler):
     """Answers everything with 403 and a body no error message may repeat."""
 

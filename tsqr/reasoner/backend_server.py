@@ -13,12 +13,15 @@ see tsqr.reasoner.window), each reasoning is cached the moment it arrives, and e
 with the fewest in flight (tsqr.reasoner.endpoints). Transient failures (connection refused, timeouts, 429 and
 5xx answers) are retried, on another replica when there is one, a bounded number of times; every request has a
 timeout, and probing `/v1/models` has a short one, so a dead or silent server ends in a clear error instead of
-a hang. Requests a server rejects (4xx) are not retried. Errors show a server's HTTP status and reason phrase,
+a hang (TSQR_SERVER_PROBE_SECONDS, default 5, lengthens it for a server that is slow to list its models, e.g.
+one waking from scale-to-zero). Requests a server rejects (4xx) are not retried. Errors show a server's HTTP status and reason phrase,
 never its response body: the URL may come from someone else, and its body is theirs to say, not ours to show.
 """
 from __future__ import annotations
 
 import json
+import math
+import os
 import time
 import warnings
 from collections.abc import Callable, Generator, Sequence
@@ -37,7 +40,25 @@ from tsqr.reasoner.window import sliding_window
 BACKEND = "server"
 RETRIABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 PROBE_TIMEOUT_S = 5.0  # connect and first-byte limit for GET /v1/models: a live server answers it at once
+PROBE_TIMEOUT_ENV = "TSQR_SERVER_PROBE_SECONDS"  # a host's own limit for that probe, read at each probe
 T = TypeVar("T")
+
+
+def probe_timeout() -> float:
+    """The connect and first-byte limit for GET /v1/models: $TSQR_SERVER_PROBE_SECONDS, else PROBE_TIMEOUT_S.
+    A host whose server answers its model list slowly (waking from scale-to-zero) can wait longer, and a test can
+    keep a silent server's load in progress for as long as it observes it. Anything but a positive finite number
+    is a ValueError naming the variable: a typo must not turn the limit off."""
+    text = os.environ.get(PROBE_TIMEOUT_ENV, "").strip()
+    if not text:
+        return PROBE_TIMEOUT_S
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"{PROBE_TIMEOUT_ENV}={text!r}: expected a number of seconds > 0")
+    return seconds
 
 
 class ServerUnavailableError(ReasonerError, ConnectionError):
@@ -163,9 +184,9 @@ class ServerReasoner(GeneratingReasoner):
 
     def _list_models(self, url: str) -> list[str]:
         """The model ids a server lists. Connection failures are retried (a server still starting); a server
-        that accepts and then says nothing within PROBE_TIMEOUT_S fails at once, since waiting longer on
+        that accepts and then says nothing within probe_timeout() fails at once, since waiting longer on
         a model list would only hold up whoever asked."""
-        limit = min(PROBE_TIMEOUT_S, self.settings.request_timeout)
+        limit = min(probe_timeout(), self.settings.request_timeout)
         attempts, last = 1 + self.settings.max_retries, ""
         for attempt in range(attempts):
             if attempt:
