@@ -23,6 +23,7 @@ def _app(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     ("TSQR_MAX_UNPACKED_MB", "inf", "TSQR_MAX_UNPACKED_MB='inf': expected a number >= 0"),  # tsqr.limits
     ("TSQR_MAX_MODEL_QUEUE", "0", "$TSQR_MAX_MODEL_QUEUE='0': give a whole number >= 1"),  # tsqr.app.public
     ("TSQR_MAX_QUERY_CHARS", "lots", "$TSQR_MAX_QUERY_CHARS='lots'"),
+    ("TSQR_SERVER_PROBE_SECONDS", "nan", "TSQR_SERVER_PROBE_SECONDS='nan': expected a number of seconds > 0"),
     ("TSQR_CACHE", "a-file", "is a file, not a folder: point TSQR_CACHE at a folder"),
 ])
 def test_python_app_py_refuses_to_start_with_one_line(tmp_path, variable, value, expected):

@@ -141,11 +141,13 @@ def test_without_the_embedded_model_the_error_names_the_command_that_installs_it
 @pytest.mark.parametrize("variable, value, expected", [
     ("TSQR_MAX_UNPACKED_MB", "abc", "TSQR_MAX_UNPACKED_MB='abc': expected a number >= 0"),
     ("TSQR_MAX_DOCUMENTS", "1.5", "TSQR_MAX_DOCUMENTS='1.5': expected a whole number >= 1"),
+    ("TSQR_SERVER_PROBE_SECONDS", "0", "TSQR_SERVER_PROBE_SECONDS='0': expected a number of seconds > 0"),
     ("TSQR_CACHE", "a-file", "is a file, not a folder: point TSQR_CACHE at a folder"),
 ])
 def test_a_bad_variable_is_one_line_before_anything_is_loaded(tmp_path, variable, value, expected):
-    """Every cap and the cache folder are checked as the command starts (tsqr.limits.check_environment): before
-    this, a file as TSQR_CACHE was found only after the data had been loaded."""
+    """Every cap, the cache folder and the server probe's limit are checked as the command starts
+    (tsqr.cli_checks.check_variables): before this, a file as TSQR_CACHE was found only after the data had been
+    loaded, and a bad probe limit only when a server model was asked for."""
     if variable == "TSQR_CACHE":
         value = str(tmp_path / value)
         Path(value).write_text("not a folder")

@@ -31,6 +31,7 @@ from tsqr.bright import BRIGHT_DOMAINS, check_domain
 from tsqr.cli_checks import (
     OneLineParser,
     check_hub_access,
+    check_variables,
     domain_name,
     output_folder,
     run_command,
@@ -55,7 +56,6 @@ from tsqr.evaluate.runner import run_systems
 from tsqr.evaluate.systems import expand_systems, load_systems_file
 from tsqr.fusion import FUSION_METHODS
 from tsqr.reasoner import ReasoningCache, load_reasoner
-from tsqr.limits import check_environment
 from tsqr.reasoner.hardware import hardware
 from tsqr.reasonings import export_cache
 from tsqr.retrieval.spec import add_query_instruction_argument
@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def work() -> int:
-        check_environment()  # a bad cap or cache variable: one line now, not at the first file read
+        check_variables()  # a bad TSQR_* variable: one line now, not at the first file read
         check_hub_access(args)
         return args.func(args)
 

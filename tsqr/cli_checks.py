@@ -5,6 +5,7 @@ Usage (tsqr/__main__.py, train/ppo.py, train/grpo.py, train/build_dataset.py):
     evaluate.add_argument("--limit", type=whole_number())
     evaluate.add_argument("--out", type=output_folder)
     return run_command(lambda: work(parser.parse_args(argv)))   # bad input: one line on stderr, exit code 2
+    check_variables()            # first in the work: a bad TSQR_* variable is one line before anything is loaded
     check_hub_access(args)       # before the command: offline is found out in a second, not after 50 s of retries
 
 The argparse type functions run while the command line is parsed, before anything is loaded, and `--out` is
@@ -26,7 +27,9 @@ from typing import NoReturn
 from tsqr.bright import DataError, canonical_domain
 from tsqr.evaluate.pipeline import HUMAN_REASONING
 from tsqr.hub import go_offline, hub_offline
+from tsqr.limits import ConfigurationError, check_environment
 from tsqr.reasoner import ReasonerError, resolve_spec
+from tsqr.reasoner.backend_server import probe_timeout
 from tsqr.reasoner.loading import DEFAULT_HUB_ID, DEFAULT_INSTALL_COMMAND
 
 HUB_TIMEOUT_S = 3.0
@@ -40,6 +43,17 @@ def one_line(error: BaseException) -> str:
     """An error's message on one line (library messages can span several), or its type when it has none."""
     text = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
     return text or type(error).__name__
+
+
+def check_variables() -> None:
+    """Every TSQR_* variable an entry point may read later, checked as it starts (the CLI's main, the app's
+    launch): the caps and the cache folder (tsqr.limits) and the server probe's limit. ConfigurationError naming
+    the first bad one, so a host's typo is one line now rather than a failure in the middle of a run."""
+    check_environment()
+    try:
+        probe_timeout()
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
 
 
 def run_command(work: Callable[[], int], *, interrupted: str = "interrupted") -> int:

@@ -23,8 +23,8 @@ from tsqr.app.corpora import CorpusStore, load_demo, load_uploaded_documents, sh
 from tsqr.app.public import HostPolicy, host_policy
 from tsqr.app.render import clip_words, error_markdown
 from tsqr.app.turns import Line
-from tsqr.cli_checks import run_command
-from tsqr.limits import ConfigurationError, check_environment
+from tsqr.cli_checks import check_variables, run_command
+from tsqr.limits import ConfigurationError
 from tsqr.reasoner import GenerationSettings
 from tsqr.reasoner.hardware import hardware
 
@@ -32,9 +32,10 @@ log = logging.getLogger("tsqr.app")
 
 
 def checked_policy(server_name: str | None) -> HostPolicy:
-    """Every variable the app reads, checked at once: tsqr.limits' caps, the cache folder, and the host policy's
-    own (TSQR_MAX_MODEL_QUEUE, TSQR_MAX_INDEX_SECONDS, ...); ConfigurationError naming the first bad one."""
-    check_environment()
+    """Every variable the app reads, checked at once: the CLI's (tsqr.cli_checks.check_variables: the caps, the
+    cache folder, the server probe's limit) and the host policy's own (TSQR_MAX_MODEL_QUEUE, TSQR_MAX_INDEX_SECONDS,
+    ...); ConfigurationError naming the first bad one."""
+    check_variables()
     try:
         return host_policy(server_name)
     except ValueError as error:
