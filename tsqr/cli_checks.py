@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from tsqr.bright import DataError, canonical_domain
-from tsqr.evaluate.pipeline import HUMAN_REASONING
+from tsqr.evaluate.plan import HUMAN_REASONING
 from tsqr.hub import go_offline, hub_offline
 from tsqr.limits import ConfigurationError, check_environment
 from tsqr.reasoner import ReasonerError, resolve_spec

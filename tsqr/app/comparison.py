@@ -28,7 +28,7 @@ from tsqr.bm25 import Index
 from tsqr.compare import DEFAULT_ALPHA
 from tsqr.evaluate import EvaluationConfig, ReasoningPlan
 from tsqr.evaluate.experiment import Experiment
-from tsqr.evaluate.pipeline import HUMAN_REASONING
+from tsqr.evaluate.plan import HUMAN_REASONING
 from tsqr.evaluate.runner import run_systems
 from tsqr.evaluate.systems import System, expand_systems
 from tsqr.reasoner import GenerationSettings

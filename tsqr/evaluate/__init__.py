@@ -6,13 +6,15 @@ Usage:
         ...
 
 Modules: `scoring` (one domain: EvaluationConfig, the two axes, DomainReport with raw and reasoned sides),
-`pipeline` (every domain: load, check, index, reason, score, write, as one generator of Progress events),
+`plan` (where the reasonings come from: ReasoningPlan), `pipeline` (every domain: load, check, index, reason,
+score, write, as one generator of Progress events),
 `results` (the output files and the summary table: their one owner). Several systems in one run: `systems`
 (System: a reasoning source, composition and retriever with a label and an identity), `runs` (one system on one
 domain, stored by the system's key), `runner` (run_systems: every system on every domain, the index once per
 domain), `experiment` (the comparison with the baseline and its files: results.json, tables, frontier).
 """
-from tsqr.evaluate.pipeline import DomainSource, Progress, ReasoningPlan, load_domains, run
+from tsqr.evaluate.pipeline import DomainSource, Progress, load_domains, run
+from tsqr.evaluate.plan import ReasoningPlan
 from tsqr.evaluate.results import (
     HEADLINE_MEASURES,
     RESULTS_FILE,

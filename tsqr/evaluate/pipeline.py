@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ContextManager
 
 from tsqr.bm25 import Index, load_or_build
 from tsqr.bright import DataError, check_domain, load_domain
+from tsqr.evaluate.plan import HUMAN_REASONING, ReasoningPlan
 from tsqr.evaluate.results import write_outputs
 from tsqr.evaluate.scoring import DomainReport, EvaluationConfig, ReasoningCost, evaluate_domain
 from tsqr.reasoner import GenerationSettings, Reasoner, load_reasoner
-from tsqr.reasoner.loading import is_model_path
 from tsqr.reasonings import load_reasonings
 from tsqr.records import Domain, Reasoning
 from tsqr.retrieval import Retriever, build_retriever
@@ -32,12 +32,6 @@ from tsqr.retrieval import Retriever, build_retriever
 if TYPE_CHECKING:
     from tsqr.evaluate.experiment import Experiment
     from tsqr.evaluate.runs import SystemRun
-
-# Queries asked of a model between two progress events: small enough to stop promptly, large enough that a
-# server backend keeps its window of requests full (it refills within a chunk, not across chunks).
-DEFAULT_CHUNK = 64
-# The reasoning source that is the corpus's own human-written `reasoning` field (BRIGHT's examples carry one).
-HUMAN_REASONING = "human"
 
 ReasonChunk = Callable[[Reasoner, list[str]], list[Reasoning]]
 OpenReasoner = Callable[[str, GenerationSettings], ContextManager[Reasoner]]
@@ -52,38 +46,6 @@ class DomainSource:
     name: str
     documents: tuple[Path, ...] | None = None
     long: bool = False
-
-
-@dataclass(frozen=True)
-class ReasoningPlan:
-    """Where the reasoned queries come from: precomputed reasonings (`source`), a model to run (`model`), or
-    neither (raw only). `shown_name` is how messages name the source (an upload's own file name)."""
-
-    source: str | Path | None = None
-    source_model: str | None = None
-    shown_name: str = ""
-    model: str | None = None
-    settings: GenerationSettings = field(default_factory=GenerationSettings)
-    chunk: int = DEFAULT_CHUNK
-    samples: int = 1
-
-    @classmethod
-    def from_spec(cls, spec: str | None, settings: GenerationSettings | None = None,
-                  source_model: str | None = None, samples: int = 1) -> "ReasoningPlan":
-        """A spec as users type it: "hub", "human" (the corpus's reasoning field) or a reasoning file/folder is a
-        source; anything else is a model (`samples` > 1: that many sampled reasonings per query)."""
-        if not spec:
-            return cls()
-        path = Path(spec).expanduser()
-        if spec in ("hub", HUMAN_REASONING) or (path.exists() and not is_model_path(path)):
-            if samples > 1:
-                raise ValueError(f"--samples {samples} needs a model to sample from, not precomputed reasonings")
-            return cls(source=spec, source_model=source_model)
-        return cls(model=spec, settings=settings or GenerationSettings(), samples=samples)
-
-    @property
-    def reasons(self) -> bool:
-        return self.source is not None or self.model is not None
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tsqr.evaluate.pipeline import HUMAN_REASONING, ReasoningPlan
+from tsqr.evaluate.plan import HUMAN_REASONING, ReasoningPlan
 from tsqr.evaluate.scoring import EvaluationConfig
 from tsqr.reasoner import GenerationSettings
 from tsqr.reasoner.identity import file_fingerprint, path_identity
