@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_app_live import CHROMIUM, CHROMIUM_ARGS, DEMO_DIR, screenshot_path, served  # noqa: F401 (a fixture)
+from test_app_live import CHROMIUM, evaluate_tab_with_demo, launch_browser, screenshot_path, served  # noqa: F401 (a fixture)
 
 
 @pytest.mark.slow
@@ -22,13 +22,9 @@ def test_comparison_of_three_systems_and_two_retrievers_in_a_real_browser(served
     reasonings.write_text(json.dumps({ex.query: ex.reasoning for ex in demo.examples[::2]}))
     screenshot = screenshot_path("screenshot_compare.png", tmp_path)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = launch_browser(playwright)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url)
-            page.get_by_role("tab", name="Evaluate").click()
-            page.locator("#evaluate-files input[type=file]").set_input_files(
-                [str(DEMO_DIR / "examples.jsonl"), str(DEMO_DIR / "documents.jsonl")])
+            page = evaluate_tab_with_demo(browser, url)
             page.locator("#compare-reasoning-files input[type=file]").set_input_files(str(reasonings))
             expect(page.get_by_text("half_reasoned.json")).to_be_visible()
             page.locator("#compare-human input[type=checkbox]").check()

@@ -345,7 +345,7 @@ def test_search_in_a_real_browser(served, example, tmp_path):
     _, url = served
     screenshot = screenshot_path("screenshot_search.png", tmp_path)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = launch_browser(playwright)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(url)
@@ -380,13 +380,9 @@ def test_evaluation_in_a_real_browser(served, tmp_path):
     reasonings.write_text(json.dumps({ex.query: ex.reasoning for ex in demo.examples}))
     screenshot = screenshot_path("screenshot_evaluate.png", tmp_path)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = launch_browser(playwright)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url)
-            page.get_by_role("tab", name="Evaluate").click()
-            page.locator("#evaluate-files input[type=file]").set_input_files(
-                [str(DEMO_DIR / "examples.jsonl"), str(DEMO_DIR / "documents.jsonl")])
+            page = evaluate_tab_with_demo(browser, url)
             page.get_by_label("precomputed reasoning file").check()
             page.locator("#evaluate-reasoning-file input[type=file]").set_input_files(str(reasonings))
             expect(page.get_by_text("demo_reasoned_queries.json")).to_be_visible(timeout=30_000)
@@ -404,8 +400,18 @@ def test_evaluation_in_a_real_browser(served, tmp_path):
     assert screenshot.stat().st_size > 10_000
 
 
-def _browser(playwright):
+def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+
+
+def evaluate_tab_with_demo(browser, url: str):
+    """A page of the app on its Evaluate tab, the demo's examples and documents uploaded."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    page.get_by_role("tab", name="Evaluate").click()
+    page.locator("#evaluate-files input[type=file]").set_input_files(
+        [str(DEMO_DIR / "examples.jsonl"), str(DEMO_DIR / "documents.jsonl")])
+    return page
 
 
 def _pick(page, dropdown: str, option: str) -> None:
@@ -434,7 +440,7 @@ def test_released_reasonings_in_a_real_browser(served, released_corpus, leases, 
     reasonings.write_text(json.dumps(texts))
     query = domain.examples[0].query
     with sync_playwright() as playwright:
-        browser = _browser(playwright)
+        browser = launch_browser(playwright)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(url)
@@ -479,7 +485,7 @@ def test_the_first_dense_search_in_a_real_browser_shows_bm25_and_a_progress_figu
                                                                                for j in range(20))})
                                for i in range(600)))
     with sync_playwright() as playwright:
-        browser = _browser(playwright)
+        browser = launch_browser(playwright)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(url := served[1])
@@ -511,7 +517,7 @@ def test_stop_in_a_real_browser_says_stopped_and_keeps_the_reasoning_so_far(serv
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
-        browser = _browser(playwright)
+        browser = launch_browser(playwright)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(served[1])

@@ -335,6 +335,11 @@ def test_raw_results_answer_within_seconds_while_a_long_generation_runs(hosted):
         if not long.done():  # only searches that overlapped the generation count
             latencies.append(time.monotonic() - begun)
         assert len(doc_ids(raw)) == 10 and doc_ids(reasoned) == doc_ids(raw)
+    # The waiting search is told its place in line at its next poll: wait for that message (on a quiet machine the
+    # five raw searches above can all finish before it), while the generation still holds the turn.
+    while not any("ahead of yours" in output[4] for output in queued.outputs()):
+        assert not long.done() and time.monotonic() < deadline, f"no place in line shown: {queued.outputs()[-1:]}"
+        time.sleep(0.05)
     places = [output[4] for output in queued.outputs() if "ahead of yours" in output[4]]
     long.cancel()  # Stop: its turn goes to the search waiting behind it
     final = queued.result(timeout=240)
