@@ -142,8 +142,8 @@ def test_ci_runs_the_readmes_two_commands_in_a_fresh_venv():
 
     assert DEFAULT_INSTALL_COMMAND in commands[0] and DEFAULT_INSTALL_COMMAND in commands[1]
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert "python3 -m venv" in ci and "readme_command 1" in ci and "readme_command 2" in ci
-    extracted = subprocess.run(["bash", "-c", f"source <(sed -n '/^readme_command()/,/^}}/p' .ci/run); "
-                                              "readme_command 1; readme_command 2"],
-                               cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
-    assert extracted == commands  # .ci/run takes its commands from the README itself
+    assert "python3 -m venv" in ci
+    # .ci/run writes both commands out (it runs the first without its `python app.py`, which it starts itself) and
+    # refuses to run when the README's differ.
+    assert commands[0].removesuffix(" && python app.py") + "\n" in ci and commands[1] + "\n" in ci
+    assert f"INSTALL_AND_APP='{commands[0]}'" in ci and f"TEST_COMMAND='{commands[1]}'" in ci
